@@ -1,0 +1,40 @@
+"""Loading labelled reviews into (train, test) frames from any supported source.
+
+Public interface (import from here; the submodules are an implementation detail):
+
+- :class:`DataSpec` - column names, label names and split rule (the `data:` config section);
+- :func:`load_splits` - archive / aclImdb folder / CSV / Parquet / train+test directory,
+  local or ``s3://``, into frames with exactly ``text`` (str) and ``label`` (0/1);
+- :func:`resolve_source` - ``--data`` > ``$SENTIMENT_DATA`` > config > official archive;
+- :func:`ensure_official_archive` - cached, SHA-256-verified download of aclImdb_v1.tar.gz;
+- :func:`data_fingerprint` - SHA-256 identity of the exact rows, for lineage;
+- :class:`DataLoadError` - every loading failure, naming the source and the problem.
+"""
+
+from sentiment.data.archive import (
+    DATA_ENV_VAR,
+    OFFICIAL_SHA256,
+    OFFICIAL_URL,
+    default_cache_dir,
+    ensure_official_archive,
+    file_sha256,
+    resolve_source,
+)
+from sentiment.data.frames import data_fingerprint
+from sentiment.data.readers import load_splits
+from sentiment.data.spec import DEFAULT_LABEL_MAP, DataLoadError, DataSpec
+
+__all__ = [
+    "DATA_ENV_VAR",
+    "DEFAULT_LABEL_MAP",
+    "OFFICIAL_SHA256",
+    "OFFICIAL_URL",
+    "DataLoadError",
+    "DataSpec",
+    "data_fingerprint",
+    "default_cache_dir",
+    "ensure_official_archive",
+    "file_sha256",
+    "load_splits",
+    "resolve_source",
+]

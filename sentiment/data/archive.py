@@ -1,0 +1,137 @@
+"""Where the training data comes from when nobody says: the official aclImdb archive, cached.
+
+The download is verified against the published SHA-256 and written atomically (temporary file
+in the cache dir, then rename), so an interrupted or tampered download never looks like a
+valid cached archive. A cached copy is re-verified on every use for the same reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import posixpath
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from sentiment.data.spec import DataLoadError
+from sentiment.hashing import file_sha256
+
+log = logging.getLogger(__name__)
+
+OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+#: Published checksum of aclImdb_v1.tar.gz (84,125,825 bytes).
+OFFICIAL_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+#: Environment variable that overrides the configured data source (below --data).
+DATA_ENV_VAR = "SENTIMENT_DATA"
+_APP_NAME = "sentiment-mlops"
+_CHUNK = 1 << 20
+_DOWNLOAD_TIMEOUT_S = 60
+
+
+def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CACHE_HOME/sentiment-mlops``, else ``~/.cache/sentiment-mlops`` (XDG layout)."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / _APP_NAME
+
+
+def _check(path: Path, expected: str, what: str, fix: str) -> Path:
+    actual = file_sha256(path)
+    if actual != expected.lower():
+        raise DataLoadError(
+            f"{what} {path} has SHA-256 {actual}, expected {expected.lower()}; {fix}"
+        )
+    return path
+
+
+def _download(url: str, target: Path, expected: str) -> Path:
+    """Stream ``url`` into a temp file next to ``target``, verify, then rename into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as response:
+                    while chunk := response.read(_CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+            except (urllib.error.URLError, OSError) as exc:
+                raise DataLoadError(
+                    f"could not download the dataset from {url}: {exc}; without network "
+                    f"access pass --data or set {DATA_ENV_VAR} to a local copy"
+                ) from exc
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != expected.lower():
+            raise DataLoadError(
+                f"download from {url} has SHA-256 {digest.hexdigest()}, expected "
+                f"{expected.lower()}; the file was discarded (truncated or altered download)"
+            )
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("downloaded %s to %s (SHA-256 verified)", url, target)
+    return target
+
+
+def ensure_official_archive(
+    cache_dir: Path | None = None,
+    *,
+    url: str = OFFICIAL_URL,
+    sha256: str = OFFICIAL_SHA256,
+    local_path: Path | None = None,
+) -> Path:
+    """Path to a verified copy of the aclImdb archive, downloading it into the cache if needed.
+
+    With ``local_path`` the given file is verified and used in place (no copy, no network).
+    A cached file with the wrong checksum is an error rather than silently replaced: it
+    means someone changed it, and that deserves a look before it is deleted.
+    """
+    if local_path is not None:
+        local_path = Path(local_path)
+        if not local_path.is_file():
+            raise DataLoadError(f"local archive {local_path} does not exist or is not a file")
+        return _check(local_path, sha256, "local archive", "is it the right file?")
+    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    name = posixpath.basename(urllib.parse.urlparse(url).path) or "aclImdb_v1.tar.gz"
+    target = cache_dir / name
+    if target.exists():
+        log.info("using cached archive %s", target)
+        return _check(target, sha256, "cached archive", "delete it to download it again")
+    return _download(url, target, sha256)
+
+
+def resolve_source(
+    cli_value: str | None,
+    env: Mapping[str, str],
+    config_value: str | None,
+    *,
+    cache_dir: Path | None = None,
+    download: Callable[[Path | None], Path] | None = None,
+) -> str:
+    """The data source to load: ``--data``, then ``$SENTIMENT_DATA``, then config, then official.
+
+    Empty strings count as unset so ``SENTIMENT_DATA=`` in a CI file does not mean "the
+    current directory". ``download`` (default :func:`ensure_official_archive`) is called with
+    ``cache_dir`` only when nothing else is given.
+    """
+    candidates = (
+        ("--data", cli_value),
+        (f"${DATA_ENV_VAR}", env.get(DATA_ENV_VAR)),
+        ("config data.source", config_value),
+    )
+    for origin, value in candidates:
+        if value is not None and str(value).strip():
+            log.info("data source %s (from %s)", value, origin)
+            return str(value).strip()
+    fetch = download or ensure_official_archive
+    path = fetch(cache_dir)
+    log.info("data source %s (official aclImdb archive; nothing configured)", path)
+    return str(path)
