@@ -110,12 +110,12 @@ def test_train_test_leakage(good_splits):
     train, test = good_splits
     test = test.copy()
     test.loc[:4, "text"] = [" " + t for t in train.loc[:4, "text"]]  # strip-identical
-    err = _fails(train, test, ValidationRules(max_leaked_texts=0))
+    err = _fails(train, test, ValidationRules(max_leaked_fraction=0))
     assert err.rule == "train_test_leakage"
     assert err.count == 5
-    assert "5 texts appear in both train and test (max allowed 0)" in str(err)
+    assert "5 texts appear in both train and test (2.50% of the test split; max allowed 0.00%)" in str(err)
     assert err.examples[0] == repr(train.loc[0, "text"])
-    assert validate_splits(train, test, ValidationRules(max_leaked_texts=5)).passed
+    assert validate_splits(train, test, ValidationRules(max_leaked_fraction=0.5)).passed
 
 
 def test_test_copied_from_train_fails_with_default_rules(good_splits):
@@ -146,7 +146,7 @@ def test_every_failed_rule_is_listed(make_reviews):
     train = make_reviews(120, prefix="x", pos_share=1.0)
     test = make_reviews(40, prefix="x")  # same prefix: every test text is also in train
     train.loc[0, "text"] = ""
-    err = _fails(train, test, ValidationRules(max_leaked_texts=0))
+    err = _fails(train, test, ValidationRules(max_leaked_fraction=0))
     rules = [f.rule for f in err.failures]
     assert rules == ["min_rows", "empty_texts", "train_test_leakage", "label_balance"]
     assert str(err).startswith("data validation failed (4 rules):\n- validation rule 'min_rows'")
@@ -161,14 +161,14 @@ def test_examples_are_truncated_to_80_chars(good_splits):
     test = test.copy()
     train.loc[0, "text"] = long_text
     test.loc[0, "text"] = long_text
-    err = _fails(train, test, ValidationRules(max_leaked_texts=0))
+    err = _fails(train, test, ValidationRules(max_leaked_fraction=0))
     assert err.examples == [repr("x" * 80 + "...")]
 
 
 def test_rules_from_config():
     assert ValidationRules.from_mapping(None) == ValidationRules()
-    rules = ValidationRules.from_mapping({"max_leaked_texts": 10, "max_duplicate_fraction": 0})
-    assert rules.max_leaked_texts == 10
+    rules = ValidationRules.from_mapping({"max_leaked_fraction": 0.1, "max_duplicate_fraction": 0})
+    assert rules.max_leaked_fraction == 0.1
     assert rules.max_duplicate_fraction == 0.0
     assert isinstance(rules.max_duplicate_fraction, float)
     with pytest.raises(ValueError, match=r"unknown key.*max_leak"):

@@ -1,0 +1,63 @@
+# sentiment-mlops: `make run` trains on the local stack, `make test` runs the suite.
+# Both do the whole set-up first (idempotent, quick the second time).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Telemetry off for every command: ZenML otherwise waits on DNS for its analytics host.
+export ZENML_ANALYTICS_OPT_IN := false
+export BENTOML_DO_NOT_TRACK := true
+export AUTO_OPEN_DASHBOARD := false
+
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+STATE := .state
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k data -x"`.
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test lint system-deps clean-state
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+# uv in its own small venv: no system-wide install, pinned version.
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# The project venv, exactly as locked (re-synced when the lock or pyproject changes).
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+# ZenML repository root (step sources resolve relative to it).
+.zen: | $(VENV)/.synced
+	$(VENV)/bin/zenml init >/dev/null
+	@echo "initialised ZenML in $(CURDIR)"
+
+# The local stack, re-registered when its file changes.
+$(STATE)/local-stack.registered: stacks/local.yaml | $(VENV)/.synced .zen
+	@mkdir -p $(STATE)
+	$(PY) run.py stack register local --activate
+	@touch $@
+
+setup: $(VENV)/.synced .zen $(STATE)/local-stack.registered ## create .venv, init ZenML, register the local stack
+
+run: setup ## set up, then train, evaluate, register and promote on the local stack
+	$(PY) run.py train --stack local --summary-json $(STATE)/last-training.json
+
+test: setup ## set up, then run the whole test suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+system-deps: ## install the Debian packages the integration tests need (podman, prometheus, chromium)
+	bash .ci/system-deps.sh
+
+clean-state: ## delete local runs, models and artifacts (.state); keeps .venv
+	rm -rf $(STATE)

@@ -1,0 +1,102 @@
+"""``run.py train``: run the training pipeline on a stack and report what happened."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from cli.project import CONFIGS_DIR, REPO_ROOT
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", default="local", help="stack to run on (stacks/NAME.yaml)")
+    parser.add_argument("--config", type=Path, default=CONFIGS_DIR / "training.yaml",
+                        help="run configuration (default: configs/training.yaml)")
+    parser.add_argument("--data", help="data source: .tar.gz, aclImdb/ folder, CSV/Parquet, "
+                        "s3://... (default: $SENTIMENT_DATA, then the config, then the "
+                        "official archive)")
+    parser.add_argument("--summary-json", type=Path, help="write the run summary here")
+    parser.add_argument("--no-cache", action="store_true", help="run every step again")
+
+
+def pipeline_run_summary(run: Any) -> dict[str, Any]:
+    """Load the register step's summary artifact from a finished run."""
+    step = run.steps["register_and_promote"]
+    outputs = step.outputs["promotion_summary"]
+    artifact = outputs[0] if isinstance(outputs, list) else outputs
+    return dict(artifact.load())
+
+
+def format_summary(summary: dict[str, Any], tracking_uri: str) -> str:
+    m = summary["metrics"]
+    lines = [
+        "",
+        f"Model {summary['model_name']} v{summary['model_version']}: "
+        f"accuracy {m['accuracy']:.4f}, F1 {m['f1']:.4f}, ROC AUC {m['roc_auc']:.4f} "
+        f"(test split), trained in {summary['train_seconds']:.1f} s",
+    ]
+    verdict = "PROMOTED to" if summary["promoted"] else "NOT promoted to"
+    lines.append(f"{verdict} '{summary['alias']}': {summary['reason']}")
+    lines.append(f"MLflow: run {summary['mlflow_run_id']} at {tracking_uri}")
+    if tracking_uri.startswith("sqlite:"):
+        lines.append(f"        browse with: mlflow ui --backend-store-uri {tracking_uri}")
+    lines.append(f"ZenML:  run {summary['zenml_run_id']} (python run.py dashboard)")
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    from zenml.client import Client
+
+    from sentiment.data import DataLoadError
+    from sentiment.serialization import ModelIntegrityError
+    from sentiment.validation import DataValidationError
+
+    # Errors in the data or the model that the user must fix: a message, not a traceback.
+    USER_ERRORS = (DataLoadError, DataValidationError, ModelIntegrityError)  # noqa: N806
+
+    from cli.stacks import ensure_stack
+    from pipelines.training import TRACKED_STEPS, training_pipeline
+
+    config = args.config if args.config.is_absolute() else (REPO_ROOT / args.config)
+    if not config.is_file():
+        print(f"error: run configuration {config} does not exist")
+        return 2
+    for line in ensure_stack(args.stack):
+        if not line.startswith("unchanged"):
+            print(line)
+    stack = Client().active_stack
+    tracker = stack.experiment_tracker
+    if tracker is None:
+        print(f"error: stack {args.stack!r} has no experiment tracker; metrics and the "
+              "registry need MLflow")
+        return 2
+    source = args.data or os.environ.get("SENTIMENT_DATA") or None
+    pipeline = training_pipeline.with_options(
+        config_path=str(config),
+        enable_cache=False if args.no_cache else None,
+        steps={name: {"experiment_tracker": tracker.name} for name in TRACKED_STEPS},
+    )
+    try:
+        run = pipeline(source=source)
+    except USER_ERRORS as exc:
+        print(f"\nerror: {type(exc).__name__}: {exc}\nNothing was registered; the "
+              f"'production' alias is unchanged.", file=sys.stderr)
+        return 1
+    if run is None:  # remote orchestrators return before the run ends
+        print("pipeline submitted; follow it in the ZenML dashboard")
+        return 0
+    run = Client().get_pipeline_run(run.id)
+    if str(run.status) not in {"completed", "ExecutionStatus.COMPLETED"}:
+        print(f"error: pipeline run {run.id} ended with status {run.status}")
+        return 1
+    summary = pipeline_run_summary(run)
+    print(format_summary(summary, tracker.get_tracking_uri()))
+    if args.summary_json:
+        args.summary_json.parent.mkdir(parents=True, exist_ok=True)
+        args.summary_json.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        print(f"summary written to {args.summary_json}")
+    return 0

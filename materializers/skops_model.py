@@ -1,0 +1,53 @@
+"""The trained pipeline as a skops file in the artifact store.
+
+ZenML's scikit-learn materializer pickles, and unpickling runs arbitrary code from the
+artifact store. skops rebuilds only the types in ``sentiment.model.TRUSTED_TYPES``, the same
+rule the registry and the service apply.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sklearn.pipeline import Pipeline
+from zenml.enums import ArtifactType
+from zenml.materializers.base_materializer import BaseMaterializer
+from zenml.metadata.metadata_types import MetadataType
+
+from sentiment.serialization import MODEL_FILENAME, load_model, save_model
+
+
+class SkopsModelMaterializer(BaseMaterializer):
+    """A fitted scikit-learn ``Pipeline`` stored with skops."""
+
+    ASSOCIATED_TYPES: ClassVar[tuple[type[Any], ...]] = (Pipeline,)
+    ASSOCIATED_ARTIFACT_TYPE: ClassVar[ArtifactType] = ArtifactType.MODEL
+    SKIP_REGISTRATION: ClassVar[bool] = True
+
+    def load(self, data_type: type[Any]) -> Any:
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / MODEL_FILENAME
+            with (
+                self.artifact_store.open(os.path.join(self.uri, MODEL_FILENAME), "rb") as src,
+                local.open("wb") as dst,
+            ):
+                shutil.copyfileobj(src, dst)
+            return load_model(local)
+
+    def save(self, data: Any) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / MODEL_FILENAME
+            save_model(data, local)
+            # Streams, not copyfile: the local store refuses paths outside its root.
+            with (
+                local.open("rb") as src,
+                self.artifact_store.open(os.path.join(self.uri, MODEL_FILENAME), "wb") as dst,
+            ):
+                shutil.copyfileobj(src, dst)
+
+    def extract_metadata(self, data: Any) -> dict[str, MetadataType]:
+        return {"steps": ", ".join(name for name, _ in data.steps)}

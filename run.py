@@ -1,0 +1,45 @@
+#!/usr/bin/env python
+"""sentiment-mlops command line: train, deploy, serve and operate the sentiment model.
+
+    python run.py train [--stack local] [--data PATH_OR_URI] [--summary-json PATH]
+    python run.py stack register local | stack list
+
+Heavy libraries (ZenML, MLflow, BentoML, scikit-learn) are imported by each command, not
+here, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module in cli/, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("cli.train", "run the training pipeline and promote the model if it is better"),
+    "stack": ("cli.stacks", "register or list the stacks described in stacks/*.yaml"),
+    "dashboard": ("cli.dashboard", "start (or --stop) the local ZenML dashboard"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run.py", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command)
+        command.set_defaults(module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from cli.project import prepare_environment
+
+    args = build_parser().parse_args(argv)
+    prepare_environment()
+    return int(args.module.main(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""The MLflow model registry: register a trained pipeline and move the serving alias.
+
+ZenML's ``mlflow_register_model_step`` registers the wrong URI under MLflow 3, so models are
+registered with ``mlflow.sklearn.log_model(..., registered_model_name=...)`` and promoted
+with aliases (stages are deprecated). The alias is the last thing written: if anything
+before it fails, the current ``production`` version keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sentiment.hashing import file_sha256
+
+log = logging.getLogger(__name__)
+
+MODEL_SHA256_TAG = "model_sha256"
+DATA_FINGERPRINT_TAG = "data_fingerprint"
+ZENML_RUN_TAG = "zenml_run_id"
+METRIC_TAG_PREFIX = "metric."
+# What loading the model needs. Listing it skips MLflow's requirement inference, which
+# re-imports the model in a subprocess and adds ~10 s to every registration.
+MODEL_RUNTIME_PACKAGES = ("scikit-learn", "skops", "numpy", "scipy", "nltk", "pyyaml")
+
+
+def model_pip_requirements() -> list[str]:
+    """Pinned requirements for the logged model, from the versions installed here."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in MODEL_RUNTIME_PACKAGES]
+
+
+@dataclass(frozen=True)
+class PromotionPolicy:
+    """When a new version may take the serving alias (from ``configs/training.yaml``)."""
+
+    alias: str = "production"
+    metric: str = "accuracy"
+    min_value: float = 0.85
+    max_regression: float = 0.002
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> PromotionPolicy:
+        values = dict(values or {})
+        unknown = set(values) - {"alias", "metric", "min_value", "max_regression"}
+        if unknown:
+            raise ValueError(f"unknown promotion settings {sorted(unknown)}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """Whether to promote, and a sentence a person can read in the run summary."""
+
+    promote: bool
+    reason: str
+
+
+@dataclass
+class Champion:
+    """The version currently holding the alias and the metrics it is compared on."""
+
+    version: str
+    metrics: dict[str, float]
+    data_fingerprint: str | None = None
+    reevaluated: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def decide_promotion(
+    new_metrics: Mapping[str, float],
+    champion: Champion | None,
+    policy: PromotionPolicy,
+) -> PromotionDecision:
+    """Apply the gate: a floor on the metric, then no worse than the champion by more than
+    ``max_regression`` (a tolerance, so a retrain on the same data that lands a hair lower
+    through solver noise still refreshes the model)."""
+    name = policy.metric
+    value = new_metrics.get(name)
+    if value is None or math.isnan(value):
+        return PromotionDecision(False, f"new model has no {name!r} metric")
+    if value < policy.min_value:
+        return PromotionDecision(
+            False, f"{name} {value:.4f} is below the required minimum {policy.min_value:.4f}"
+        )
+    if champion is None:
+        return PromotionDecision(
+            True, f"{name} {value:.4f} clears the minimum {policy.min_value:.4f}; no current "
+            f"'{policy.alias}' version"
+        )
+    current = champion.metrics.get(name)
+    if current is None or math.isnan(current):
+        return PromotionDecision(
+            True, f"current '{policy.alias}' v{champion.version} has no {name!r} to compare"
+        )
+    if value < current - policy.max_regression:
+        return PromotionDecision(
+            False,
+            f"{name} {value:.4f} is worse than '{policy.alias}' v{champion.version} "
+            f"({current:.4f}) by more than the tolerance {policy.max_regression:.4f}",
+        )
+    return PromotionDecision(
+        True,
+        f"{name} {value:.4f} vs '{policy.alias}' v{champion.version} {current:.4f} "
+        f"(tolerance {policy.max_regression:.4f})",
+    )
+
+
+def _client(tracking_uri: str | None = None) -> Any:
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def get_alias_version(name: str, alias: str, *, tracking_uri: str | None = None) -> Any | None:
+    """The model version holding ``alias``, or None when the model or alias does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return _client(tracking_uri).get_model_version_by_alias(name, alias)
+    except MlflowException as exc:
+        if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code) or "not found" in str(exc).lower():
+            return None
+        raise
+
+
+def recorded_metrics(tags: Mapping[str, str]) -> dict[str, float]:
+    """Metrics stored as ``metric.<name>`` version tags at registration."""
+    return {
+        key[len(METRIC_TAG_PREFIX):]: float(value)
+        for key, value in tags.items()
+        if key.startswith(METRIC_TAG_PREFIX)
+    }
+
+
+def download_model(name: str, version: str, dest: Path, *, tracking_uri: str | None = None) -> Path:
+    """Download a registered version's MLflow model directory into ``dest``."""
+    import mlflow.artifacts
+
+    uri = f"models:/{name}/{version}"
+    return Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=uri, dst_path=str(dest), tracking_uri=tracking_uri
+        )
+    )
+
+
+def load_version(name: str, version: str, *, tracking_uri: str | None = None) -> Any:
+    """Load a registered version through the safe loader, checking its recorded digest."""
+    from sentiment.serialization import load_model, model_file_in
+
+    mv = _client(tracking_uri).get_model_version(name, version)
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = download_model(name, version, Path(tmp), tracking_uri=tracking_uri)
+        return load_model(model_file_in(model_dir), expected_sha256=mv.tags.get(MODEL_SHA256_TAG))
+
+
+def log_and_register(
+    model: Any,
+    *,
+    name: str,
+    input_example: Any,
+    tags: Mapping[str, str],
+    metrics: Mapping[str, float],
+    code_paths: list[str] | None = None,
+) -> tuple[str, str]:
+    """Log ``model`` to the active MLflow run, register it, tag the version.
+
+    Returns (version, SHA-256 of the stored skops file). The digest is taken from what the
+    registry actually stores (downloaded back), so the service can verify exactly that.
+    """
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    from sentiment.model import TRUSTED_TYPES
+
+    signature = infer_signature(input_example, model.predict_proba(input_example)[:, 1])
+    info = mlflow.sklearn.log_model(
+        model,
+        name="model",
+        registered_model_name=name,
+        serialization_format="skops",
+        skops_trusted_types=TRUSTED_TYPES,
+        signature=signature,
+        input_example=input_example,
+        code_paths=code_paths,
+        pyfunc_predict_fn="predict_proba",
+        pip_requirements=model_pip_requirements(),
+    )
+    version = str(info.registered_model_version)
+    with tempfile.TemporaryDirectory() as tmp:
+        from sentiment.serialization import model_file_in
+
+        model_dir = download_model(name, version, Path(tmp))
+        sha256 = file_sha256(model_file_in(model_dir))
+    client = _client()
+    all_tags = {
+        **tags,
+        MODEL_SHA256_TAG: sha256,
+        **{f"{METRIC_TAG_PREFIX}{k}": f"{v:.6f}" for k, v in metrics.items()},
+    }
+    for key, value in all_tags.items():
+        client.set_model_version_tag(name, version, key, str(value))
+    return version, sha256
+
+
+def set_alias(
+    name: str, version: str, alias: str, *, reason: str, tracking_uri: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+) -> None:
+    """Point ``alias`` at ``version`` and record why on the version."""
+    client = _client(tracking_uri)
+    client.set_model_version_tag(name, version, "promotion", "promoted")
+    client.set_model_version_tag(name, version, "promotion_reason", reason[:4000])
+    for key, value in (extra_tags or {}).items():
+        client.set_model_version_tag(name, version, key, str(value))
+    client.set_registered_model_alias(name, alias, version)
+    log.info("alias %r of %s now points at version %s", alias, name, version)
+
+
+def record_rejection(name: str, version: str, reason: str) -> None:
+    """Tag a version that did not take the alias, so the registry says why."""
+    client = _client()
+    client.set_model_version_tag(name, version, "promotion", "rejected")
+    client.set_model_version_tag(name, version, "promotion_reason", reason[:4000])

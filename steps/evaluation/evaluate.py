@@ -1,0 +1,49 @@
+"""Evaluate: test-split metrics, confusion matrix and ROC curve, logged to MLflow."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+from PIL import Image
+from sklearn.pipeline import Pipeline
+from zenml import log_metadata, step
+
+from sentiment.metrics import (
+    compute_metrics,
+    confusion,
+    save_confusion_matrix_png,
+    save_roc_curve_png,
+)
+from steps.tracking import log_artifact, log_metrics
+
+
+@step
+def evaluate_model(
+    model: Pipeline, test: pd.DataFrame
+) -> tuple[
+    Annotated[dict[str, float], "test_metrics"],
+    Annotated[Image.Image, "confusion_matrix"],
+    Annotated[Image.Image, "roc_curve"],
+]:
+    """Score the test split once; the images show up in MLflow and in the ZenML dashboard."""
+    labels = test["label"].to_numpy()
+    scores = model.predict_proba(test["text"].tolist())[:, 1]
+    metrics = compute_metrics(labels, scores)
+    matrix = confusion(labels, scores)
+    log_metrics(metrics, prefix="test_")
+    log_metadata(metadata={"test_metrics": metrics, "confusion_matrix": matrix})
+    with tempfile.TemporaryDirectory() as tmp:
+        cm_path = save_confusion_matrix_png(matrix, Path(tmp) / "confusion_matrix.png")
+        roc_path = save_roc_curve_png(labels, scores, Path(tmp) / "roc_curve.png")
+        report = Path(tmp) / "test_metrics.json"
+        report.write_text(json.dumps({"metrics": metrics, "confusion_matrix": matrix}, indent=2))
+        for path in (cm_path, roc_path, report):
+            log_artifact(path, artifact_path="evaluation")
+        cm_image = Image.open(cm_path).copy()
+        roc_image = Image.open(roc_path).copy()
+    return metrics, cm_image, roc_image
+
