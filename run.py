@@ -18,6 +18,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("cli.train", "run the training pipeline and promote the model if it is better"),
     "stack": ("cli.stacks", "register or list the stacks described in stacks/*.yaml"),
+    "rollback": ("cli.rollback", "move the 'production' alias back to the previous version"),
     "dashboard": ("cli.dashboard", "start (or --stop) the local ZenML dashboard"),
 }
 

@@ -43,6 +43,7 @@ class StackSpec:
 
 def _substitute(value: Any, values: Mapping[str, str], missing: set[str]) -> Any:
     if isinstance(value, str):
+
         def repl(match: re.Match[str]) -> str:
             key = match.group(1)
             if key not in values:
@@ -81,14 +82,18 @@ def load_stack_spec(path: Path, overrides: Mapping[str, str] | None = None) -> S
     filled = _substitute(dict(raw), values, missing)
     if missing:
         flags = " ".join(f"--set {m}=..." for m in sorted(missing))
-        raise StackSpecError(f"{path.name}: no value for {sorted(missing)}; pass {flags} "
-                             "or export them")
+        raise StackSpecError(
+            f"{path.name}: no value for {sorted(missing)}; pass {flags} or export them"
+        )
     components = []
     for ctype, body in filled["components"].items():
         if not {"name", "flavor"} <= set(body):
             raise StackSpecError(f"{path.name}: component {ctype!r} needs 'name' and 'flavor'")
-        components.append(ComponentSpec(ctype, body["name"], body["flavor"],
-                                        dict(body.get("configuration") or {})))
+        components.append(
+            ComponentSpec(
+                ctype, body["name"], body["flavor"], dict(body.get("configuration") or {})
+            )
+        )
     extras = {k: v for k, v in filled.items() if k not in {"name", "components", "description"}}
     return StackSpec(filled["name"], tuple(components), extras)
 
@@ -150,8 +155,9 @@ def _prepare_extras(spec: StackSpec) -> None:
         ensure_local_mlflow(tracker.configuration["tracking_uri"], Path(root))
 
 
-def ensure_local_mlflow(tracking_uri: str, artifact_root: Path,
-                        experiments: tuple[str, ...] = ("sentiment_training",)) -> None:
+def ensure_local_mlflow(
+    tracking_uri: str, artifact_root: Path, experiments: tuple[str, ...] = ("sentiment_training",)
+) -> None:
     """Create the sqlite store and experiments with artifacts under ``artifact_root``."""
     from mlflow.tracking import MlflowClient
 
@@ -187,8 +193,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="stack_command", required=True)
     reg = sub.add_parser("register", help="register or update a stack from stacks/NAME.yaml")
     reg.add_argument("name", help="stack file name without .yaml (local, aws, ...)")
-    reg.add_argument("--set", action="append", metavar="NAME=value",
-                     help="value for a ${NAME} placeholder in the stack file")
+    reg.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=value",
+        help="value for a ${NAME} placeholder in the stack file",
+    )
     reg.add_argument("--activate", action="store_true", help="also make it the active stack")
     sub.add_parser("list", help="list registered stacks and their components")
 

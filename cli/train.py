@@ -14,11 +14,18 @@ from cli.project import CONFIGS_DIR, REPO_ROOT
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", default="local", help="stack to run on (stacks/NAME.yaml)")
-    parser.add_argument("--config", type=Path, default=CONFIGS_DIR / "training.yaml",
-                        help="run configuration (default: configs/training.yaml)")
-    parser.add_argument("--data", help="data source: .tar.gz, aclImdb/ folder, CSV/Parquet, "
-                        "s3://... (default: $SENTIMENT_DATA, then the config, then the "
-                        "official archive)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=CONFIGS_DIR / "training.yaml",
+        help="run configuration (default: configs/training.yaml)",
+    )
+    parser.add_argument(
+        "--data",
+        help="data source: .tar.gz, aclImdb/ folder, CSV/Parquet, "
+        "s3://... (default: $SENTIMENT_DATA, then the config, then the "
+        "official archive)",
+    )
     parser.add_argument("--summary-json", type=Path, help="write the run summary here")
     parser.add_argument("--no-cache", action="store_true", help="run every step again")
 
@@ -71,8 +78,10 @@ def main(args: argparse.Namespace) -> int:
     stack = Client().active_stack
     tracker = stack.experiment_tracker
     if tracker is None:
-        print(f"error: stack {args.stack!r} has no experiment tracker; metrics and the "
-              "registry need MLflow")
+        print(
+            f"error: stack {args.stack!r} has no experiment tracker; metrics and the "
+            "registry need MLflow"
+        )
         return 2
     source = args.data or os.environ.get("SENTIMENT_DATA") or None
     pipeline = training_pipeline.with_options(
@@ -83,8 +92,11 @@ def main(args: argparse.Namespace) -> int:
     try:
         run = pipeline(source=source)
     except USER_ERRORS as exc:
-        print(f"\nerror: {type(exc).__name__}: {exc}\nNothing was registered; the "
-              f"'production' alias is unchanged.", file=sys.stderr)
+        print(
+            f"\nerror: {type(exc).__name__}: {exc}\nNothing was registered; the "
+            f"'production' alias is unchanged.",
+            file=sys.stderr,
+        )
         return 1
     if run is None:  # remote orchestrators return before the run ends
         print("pipeline submitted; follow it in the ZenML dashboard")

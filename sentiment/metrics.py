@@ -45,8 +45,9 @@ def compute_metrics(
     }
 
 
-def confusion(y_true: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
-              threshold: float = 0.5) -> list[list[int]]:
+def confusion(
+    y_true: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray, threshold: float = 0.5
+) -> list[list[int]]:
     """Confusion matrix as nested lists (rows = true negative/positive), JSON-friendly."""
     pred = (np.asarray(scores, dtype=float) >= threshold).astype(int)
     return confusion_matrix(np.asarray(y_true, dtype=int), pred, labels=[0, 1]).tolist()  # type: ignore[no-any-return]

@@ -24,6 +24,7 @@ MODEL_SHA256_TAG = "model_sha256"
 DATA_FINGERPRINT_TAG = "data_fingerprint"
 ZENML_RUN_TAG = "zenml_run_id"
 METRIC_TAG_PREFIX = "metric."
+PROMOTED_FROM_TAG = "promoted_from"
 # What loading the model needs. Listing it skips MLflow's requirement inference, which
 # re-imports the model in a subprocess and adds ~10 s to every registration.
 MODEL_RUNTIME_PACKAGES = ("scikit-learn", "skops", "numpy", "scipy", "nltk", "pyyaml")
@@ -91,8 +92,9 @@ def decide_promotion(
         )
     if champion is None:
         return PromotionDecision(
-            True, f"{name} {value:.4f} clears the minimum {policy.min_value:.4f}; no current "
-            f"'{policy.alias}' version"
+            True,
+            f"{name} {value:.4f} clears the minimum {policy.min_value:.4f}; no current "
+            f"'{policy.alias}' version",
         )
     current = champion.metrics.get(name)
     if current is None or math.isnan(current):
@@ -133,7 +135,7 @@ def get_alias_version(name: str, alias: str, *, tracking_uri: str | None = None)
 def recorded_metrics(tags: Mapping[str, str]) -> dict[str, float]:
     """Metrics stored as ``metric.<name>`` version tags at registration."""
     return {
-        key[len(METRIC_TAG_PREFIX):]: float(value)
+        key[len(METRIC_TAG_PREFIX) :]: float(value)
         for key, value in tags.items()
         if key.startswith(METRIC_TAG_PREFIX)
     }
@@ -212,17 +214,95 @@ def log_and_register(
 
 
 def set_alias(
-    name: str, version: str, alias: str, *, reason: str, tracking_uri: str | None = None,
+    name: str,
+    version: str,
+    alias: str,
+    *,
+    reason: str,
+    tracking_uri: str | None = None,
     extra_tags: Mapping[str, str] | None = None,
 ) -> None:
-    """Point ``alias`` at ``version`` and record why on the version."""
+    """Point ``alias`` at ``version`` and record why, and which version it replaced, on it.
+
+    ``promoted_from`` is what ``rollback`` without a target goes back to.
+    """
     client = _client(tracking_uri)
-    client.set_model_version_tag(name, version, "promotion", "promoted")
-    client.set_model_version_tag(name, version, "promotion_reason", reason[:4000])
-    for key, value in (extra_tags or {}).items():
+    previous = get_alias_version(name, alias, tracking_uri=tracking_uri)
+    tags = {"promotion": "promoted", "promotion_reason": reason[:4000], **(extra_tags or {})}
+    if previous is not None and str(previous.version) != str(version):
+        tags[PROMOTED_FROM_TAG] = str(previous.version)
+    for key, value in tags.items():
         client.set_model_version_tag(name, version, key, str(value))
     client.set_registered_model_alias(name, alias, version)
     log.info("alias %r of %s now points at version %s", alias, name, version)
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """What a rollback did: the alias moved from one version to another."""
+
+    alias: str
+    from_version: str
+    to_version: str
+
+
+def rollback(
+    name: str,
+    alias: str,
+    *,
+    to_version: str | None,
+    reason: str,
+    actor: str,
+    tracking_uri: str | None = None,
+) -> Rollback:
+    """Move ``alias`` back to ``to_version`` or to the version it was promoted from.
+
+    Who, when and why are recorded as tags on both versions, so the registry alone tells
+    the story of every release and rollback.
+    """
+    import datetime
+
+    client = _client(tracking_uri)
+    current = get_alias_version(name, alias, tracking_uri=tracking_uri)
+    if current is None:
+        raise RollbackError(f"model {name!r} has no {alias!r} version to roll back")
+    current_version = str(current.version)
+    target = to_version or current.tags.get(PROMOTED_FROM_TAG)
+    if not target:
+        raise RollbackError(
+            f"{name} v{current_version} does not record the version it replaced; "
+            "name one with --to VERSION"
+        )
+    if str(target) == current_version:
+        raise RollbackError(f"{alias!r} already points at v{current_version}")
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_model_version(name, str(target))
+    except MlflowException as exc:
+        raise RollbackError(f"{name} has no version {target}") from exc
+    when = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    for key, value in {
+        "rollback_by": actor,
+        "rollback_at": when,
+        "rollback_reason": reason,
+        "rollback_from": current_version,
+    }.items():
+        client.set_model_version_tag(name, str(target), key, value[:4000])
+    for key, value in {
+        "rolled_back_by": actor,
+        "rolled_back_at": when,
+        "rolled_back_reason": reason,
+        "rolled_back_to": str(target),
+    }.items():
+        client.set_model_version_tag(name, current_version, key, value[:4000])
+    client.set_registered_model_alias(name, alias, str(target))
+    log.info("alias %r of %s rolled back from v%s to v%s", alias, name, current_version, target)
+    return Rollback(alias, current_version, str(target))
+
+
+class RollbackError(RuntimeError):
+    """A rollback that cannot be done as asked (no alias, no previous version, same version)."""
 
 
 def record_rejection(name: str, version: str, reason: str) -> None:

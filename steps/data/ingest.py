@@ -36,11 +36,17 @@ def ingest_reviews(
     storage_options = settings.pop("storage_options", None) or None
     configured = settings.pop("source", None)
     resolved = resolve_source(source, {}, configured)
-    train, test = load_splits(resolved, DataSpec.from_mapping(settings), storage_options=storage_options)
+    train, test = load_splits(
+        resolved, DataSpec.from_mapping(settings), storage_options=storage_options
+    )
     fingerprint = data_fingerprint(train, test)
     log.info("loaded %d train and %d test reviews from %s", len(train), len(test), resolved)
     log_metadata(
-        metadata={"source": resolved, "train_rows": len(train), "test_rows": len(test),
-                  "data_fingerprint": fingerprint}
+        metadata={
+            "source": resolved,
+            "train_rows": len(train),
+            "test_rows": len(test),
+            "data_fingerprint": fingerprint,
+        }
     )
     return train, test, fingerprint

@@ -46,4 +46,3 @@ def evaluate_model(
         cm_image = Image.open(cm_path).copy()
         roc_image = Image.open(roc_path).copy()
     return metrics, cm_image, roc_image
-

@@ -30,8 +30,9 @@ from steps.tracking import active_run_id
 log = logging.getLogger(__name__)
 
 
-def current_champion(name: str, policy: PromotionPolicy, test: pd.DataFrame,
-                     fingerprint: str) -> Champion | None:
+def current_champion(
+    name: str, policy: PromotionPolicy, test: pd.DataFrame, fingerprint: str
+) -> Champion | None:
     """The alias holder with metrics comparable to the new model's.
 
     Metrics recorded on other data are not comparable, so a champion registered on a
@@ -41,8 +42,9 @@ def current_champion(name: str, policy: PromotionPolicy, test: pd.DataFrame,
     if version is None:
         return None
     tags = dict(version.tags)
-    champion = Champion(str(version.version), recorded_metrics(tags),
-                        tags.get(DATA_FINGERPRINT_TAG), tags=tags)
+    champion = Champion(
+        str(version.version), recorded_metrics(tags), tags.get(DATA_FINGERPRINT_TAG), tags=tags
+    )
     if champion.data_fingerprint == fingerprint and champion.metrics:
         return champion
     try:
@@ -50,11 +52,19 @@ def current_champion(name: str, policy: PromotionPolicy, test: pd.DataFrame,
         scores = model.predict_proba(test["text"].tolist())[:, 1]
         champion.metrics = compute_metrics(test["label"].to_numpy(), scores)
         champion.reevaluated = True
-        log.info("re-scored '%s' v%s on this test split: %s", policy.alias, champion.version,
-                 champion.metrics)
+        log.info(
+            "re-scored '%s' v%s on this test split: %s",
+            policy.alias,
+            champion.version,
+            champion.metrics,
+        )
     except Exception as exc:  # a champion we cannot load must not block registration
-        log.warning("could not re-score '%s' v%s (%s); comparing recorded metrics",
-                    policy.alias, champion.version, exc)
+        log.warning(
+            "could not re-score '%s' v%s (%s); comparing recorded metrics",
+            policy.alias,
+            champion.version,
+            exc,
+        )
     return champion
 
 
@@ -92,8 +102,11 @@ def register_and_promote(
         "promoted": decision.promote,
         "alias": policy.alias,
         "reason": decision.reason,
-        "metrics": {k: metrics[k] for k in ("accuracy", "f1", "roc_auc", "precision", "recall")
-                    if k in metrics},
+        "metrics": {
+            k: metrics[k]
+            for k in ("accuracy", "f1", "roc_auc", "precision", "recall")
+            if k in metrics
+        },
         "champion_version": champion.version if champion else None,
         "champion_metrics": champion.metrics if champion else None,
         "champion_reevaluated": champion.reevaluated if champion else False,

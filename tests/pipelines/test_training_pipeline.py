@@ -28,7 +28,9 @@ def _client(sandbox: ProjectSandbox):  # type: ignore[no-untyped-def]
 
 def _versions(sandbox: ProjectSandbox) -> list[str]:
     try:
-        return sorted(str(v.version) for v in _client(sandbox).search_model_versions(f"name='{MODEL}'"))
+        return sorted(
+            str(v.version) for v in _client(sandbox).search_model_versions(f"name='{MODEL}'")
+        )
     except Exception:
         return []
 
@@ -37,8 +39,16 @@ def _versions(sandbox: ProjectSandbox) -> list[str]:
 def first_run(sandbox: ProjectSandbox, small_dataset: Path) -> dict:
     config = sandbox.training_config("good", promotion=GATE, model_params=SMALL_MODEL)
     summary_path = sandbox.root / "first.json"
-    proc = sandbox.run("train", "--config", str(config), "--data", str(small_dataset),
-                       "--summary-json", str(summary_path), check=True)
+    proc = sandbox.run(
+        "train",
+        "--config",
+        str(config),
+        "--data",
+        str(small_dataset),
+        "--summary-json",
+        str(summary_path),
+        check=True,
+    )
     assert "PROMOTED to 'production'" in proc.stdout
     return json.loads(summary_path.read_text())
 
@@ -67,8 +77,7 @@ def test_production_model_loads_and_predicts_raw_text(
     from sentiment.registry import load_version
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", sandbox.tracking_uri)
-    mlflow_model = mlflow.sklearn.load_model(f"models:/{MODEL}@production",
-                                             dst_path=str(tmp_path))
+    mlflow_model = mlflow.sklearn.load_model(f"models:/{MODEL}@production", dst_path=str(tmp_path))
     texts = ["<br />A wonderful film, brilliant acting!", "A terrible film. Awful acting."]
     scores = mlflow_model.predict_proba(texts)[:, 1]
     assert scores[0] > 0.5 > scores[1]
@@ -84,22 +93,36 @@ def test_mlflow_run_has_metrics_and_images(first_run: dict, sandbox: ProjectSand
     assert {"evaluation/confusion_matrix.png", "evaluation/roc_curve.png"} <= artifacts
 
 
-def test_worse_config_does_not_move_the_alias(first_run: dict, sandbox: ProjectSandbox,
-                                              small_dataset: Path) -> None:
+def test_worse_config_does_not_move_the_alias(
+    first_run: dict, sandbox: ProjectSandbox, small_dataset: Path
+) -> None:
     # Two features and a crushing regulariser: the model can barely separate the classes.
     worse = sandbox.training_config(
-        "worse", promotion=GATE,
-        model_params={"tfidf": {"max_features": 2, "min_df": 1, "max_df": 1.0},
-                      "classifier": {"C": 0.0001}},
+        "worse",
+        promotion=GATE,
+        model_params={
+            "tfidf": {"max_features": 2, "min_df": 1, "max_df": 1.0},
+            "classifier": {"C": 0.0001},
+        },
     )
     summary_path = sandbox.root / "worse.json"
-    proc = sandbox.run("train", "--config", str(worse), "--data", str(small_dataset),
-                       "--summary-json", str(summary_path), check=True)
+    proc = sandbox.run(
+        "train",
+        "--config",
+        str(worse),
+        "--data",
+        str(small_dataset),
+        "--summary-json",
+        str(summary_path),
+        check=True,
+    )
     summary = json.loads(summary_path.read_text())
     assert summary["promoted"] is False, proc.stdout
     assert "NOT promoted" in proc.stdout
     assert summary["champion_version"] == first_run["model_version"]
-    assert summary["champion_metrics"]["accuracy"] == pytest.approx(first_run["metrics"]["accuracy"])
+    assert summary["champion_metrics"]["accuracy"] == pytest.approx(
+        first_run["metrics"]["accuracy"]
+    )
     alias = _client(sandbox).get_model_version_by_alias(MODEL, "production")
     assert str(alias.version) == first_run["model_version"]
     rejected = _client(sandbox).get_model_version(MODEL, summary["model_version"])
@@ -115,7 +138,8 @@ def _bad_csv(path: Path, content: bytes) -> Path:
 
 GOOD_ROWS = b"".join(
     f"review {s}-{i} with enough words,{lab},{s}\n".encode()
-    for s in ("train", "test") for i, lab in enumerate(["positive", "negative"] * 60)
+    for s in ("train", "test")
+    for i, lab in enumerate(["positive", "negative"] * 60)
 )
 
 
@@ -124,8 +148,11 @@ GOOD_ROWS = b"".join(
     [
         ("empty", b"", "empty"),
         ("missing_column", b"text,split\n" + b"a,train\n" * 5, "label"),
-        ("not_utf8", b"text,label,split\n" + b"caf\xe9 \xff\xfe,positive,train\n" + GOOD_ROWS[10:],
-         "UTF-8"),
+        (
+            "not_utf8",
+            b"text,label,split\n" + b"caf\xe9 \xff\xfe,positive,train\n" + GOOD_ROWS[10:],
+            "UTF-8",
+        ),
         ("bad_labels", b"text,label,split\n" + GOOD_ROWS.replace(b",negative,", b",meh,"), "meh"),
     ],
 )
@@ -148,8 +175,11 @@ def test_bad_data_is_a_clear_error_and_registers_nothing(
 def test_leaky_data_fails_validation_with_the_rule_name(
     first_run: dict, sandbox: ProjectSandbox, tmp_path: Path
 ) -> None:
-    rows = b"".join(f"same review number {i},{'positive' if i % 2 else 'negative'},{s}\n".encode()
-                    for s in ("train", "test") for i in range(120))
+    rows = b"".join(
+        f"same review number {i},{'positive' if i % 2 else 'negative'},{s}\n".encode()
+        for s in ("train", "test")
+        for i in range(120)
+    )
     data = _bad_csv(tmp_path / "leaky.csv", b"text,label,split\n" + rows)
     config = sandbox.training_config("good", promotion=GATE, model_params=SMALL_MODEL)
     before = _versions(sandbox)
@@ -159,3 +189,46 @@ def test_leaky_data_fails_validation_with_the_rule_name(
     assert "train_test_leakage" in proc.stderr
     assert "120" in proc.stderr
     assert _versions(sandbox) == before
+
+
+def test_rollback_moves_the_alias_back_and_records_why(
+    first_run: dict, sandbox: ProjectSandbox, small_dataset: Path
+) -> None:
+    config = sandbox.training_config("good", promotion=GATE, model_params=SMALL_MODEL)
+    summary_path = sandbox.root / "second.json"
+    sandbox.run(
+        "train",
+        "--config",
+        str(config),
+        "--data",
+        str(small_dataset),
+        "--summary-json",
+        str(summary_path),
+        check=True,
+    )
+    second = json.loads(summary_path.read_text())
+    assert second["promoted"] is True  # same data, same metric: within the tolerance
+    client = _client(sandbox)
+    assert (
+        client.get_model_version(MODEL, second["model_version"]).tags["promoted_from"]
+        == first_run["model_version"]
+    )
+
+    proc = sandbox.run("rollback", "--reason", "bad canary", check=True)
+    assert f"from v{second['model_version']} to v{first_run['model_version']}" in proc.stdout
+    alias = client.get_model_version_by_alias(MODEL, "production")
+    assert str(alias.version) == first_run["model_version"]
+    assert alias.tags["rollback_reason"] == "bad canary"
+    assert alias.tags["rollback_from"] == second["model_version"]
+    assert alias.tags["rollback_by"]
+    assert alias.tags["rollback_at"]
+    rolled = client.get_model_version(MODEL, second["model_version"])
+    assert rolled.tags["rolled_back_to"] == first_run["model_version"]
+
+    # v1 replaced nothing: without --to there is nowhere to go, and nothing changes.
+    proc = sandbox.run("rollback")
+    assert proc.returncode == 1
+    assert "--to VERSION" in proc.stderr
+    proc = sandbox.run("rollback", "--to", second["model_version"], check=True)
+    alias = client.get_model_version_by_alias(MODEL, "production")
+    assert str(alias.version) == second["model_version"]

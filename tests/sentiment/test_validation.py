@@ -113,7 +113,8 @@ def test_train_test_leakage(good_splits):
     err = _fails(train, test, ValidationRules(max_leaked_fraction=0))
     assert err.rule == "train_test_leakage"
     assert err.count == 5
-    assert "5 texts appear in both train and test (2.50% of the test split; max allowed 0.00%)" in str(err)
+    expected = "5 texts appear in both train and test (2.50% of the test split; max allowed 0.00%)"
+    assert expected in str(err)
     assert err.examples[0] == repr(train.loc[0, "text"])
     assert validate_splits(train, test, ValidationRules(max_leaked_fraction=0.5)).passed
 

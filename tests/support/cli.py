@@ -47,15 +47,23 @@ class ProjectSandbox:
             **self.extra_env,
         }
 
-    def run(self, *args: str, timeout: float = 600, check: bool = False) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, timeout: float = 600, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
         """``python run.py ARGS`` with this sandbox's environment; output captured."""
         proc = subprocess.run(
             [sys.executable, str(REPO_ROOT / "run.py"), *args],
-            cwd=REPO_ROOT, env=self.env, text=True, capture_output=True, timeout=timeout,
+            cwd=REPO_ROOT,
+            env=self.env,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
         )
         if check and proc.returncode != 0:
-            raise AssertionError(f"run.py {' '.join(args)} exited {proc.returncode}\n"
-                                 f"{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}")
+            raise AssertionError(
+                f"run.py {' '.join(args)} exited {proc.returncode}\n"
+                f"{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
+            )
         return proc
 
     def training_config(self, name: str, **overrides: Any) -> Path:
