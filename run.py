@@ -18,6 +18,9 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("cli.train", "run the training pipeline and promote the model if it is better"),
     "stack": ("cli.stacks", "register or list the stacks described in stacks/*.yaml"),
+    "deploy": ("cli.deploy", "package the promoted model as a Bento and release it"),
+    "serve": ("cli.serve", "serve the latest built Bento in the foreground (bentoml serve)"),
+    "undeploy": ("cli.undeploy", "stop what deploy started (container or kubernetes)"),
     "rollback": ("cli.rollback", "move the 'production' alias back to the previous version"),
     "dashboard": ("cli.dashboard", "start (or --stop) the local ZenML dashboard"),
 }

@@ -1,0 +1,123 @@
+"""``run.py deploy | serve | undeploy``: release the promoted model, serve it, stop it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cli.project import CONFIGS_DIR, REPO_ROOT
+
+TARGETS = ("local", "container", "kubernetes")
+BENTO_NAME = "sentiment-classifier"
+
+
+def _config(path: Path) -> dict[str, Any]:
+    path = path if path.is_absolute() else REPO_ROOT / path
+    return dict((yaml.safe_load(path.read_text()) or {}).get("parameters") or {})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", choices=TARGETS, default="local")
+    parser.add_argument("--stack", default="local", help="stack whose registry holds the model")
+    parser.add_argument("--config", type=Path, default=CONFIGS_DIR / "deployment.yaml")
+    parser.add_argument("--port", type=int, help="host port (local and container targets)")
+    parser.add_argument("--backend", choices=("docker", "podman", "buildah"),
+                        help="image builder (overrides container.backend)")
+    parser.add_argument("--image-registry", help="registry to push to (kubernetes target)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from zenml.client import Client
+
+    from cli.stacks import ensure_stack
+    from pipelines.deployment import TRACKED_STEPS, deployment_pipeline
+
+    params = _config(args.config)
+    container = dict(params.pop("container", {}) or {})
+    if args.backend:
+        container["backend"] = args.backend
+    if args.port:
+        container["host_port"] = args.port
+    ensure_stack(args.stack)
+    tracker = Client().active_stack.experiment_tracker
+    if tracker is None:
+        print(f"error: stack {args.stack!r} has no MLflow tracker/registry", file=sys.stderr)
+        return 2
+    pipeline = deployment_pipeline.with_options(
+        steps={name: {"experiment_tracker": tracker.name} for name in TRACKED_STEPS},
+    )
+    run = pipeline(target=args.target, container=container, image_registry=args.image_registry,
+                   **params)
+    run = Client().get_pipeline_run(run.id)
+    outputs = run.steps["package_bento"].outputs
+    bento_tag = _load(outputs["bento_tag"])
+    version = _load(outputs["model_version"])
+    print(f"\nBento {bento_tag} serves {params['registered_model_name']} v{version} "
+          f"('{params['alias']}').")
+    port = args.port or 3000
+    if args.target == "local":
+        home = os.environ.get("BENTOML_HOME")
+        prefix = f"BENTOML_HOME={shlex.quote(home)} " if home else ""
+        print(f"Serve it with:\n  {prefix}bentoml serve {bento_tag} --port {port}\n"
+              f"or: python run.py serve --port {port}")
+    elif args.target == "container":
+        print(f"Container running at {_load(run.steps['start_container'].outputs['service_url'])}"
+              f"\nStop it with: python run.py undeploy --target container")
+    else:
+        print(f"Rolled out: {_load(run.steps['rollout_kubernetes'].outputs['rollout'])}")
+    return 0
+
+
+def _load(outputs: Any) -> Any:
+    artifact = outputs[0] if isinstance(outputs, list) else outputs
+    return artifact.load()
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept remote clients")
+    parser.add_argument("--bento", default=f"{BENTO_NAME}:latest", help="Bento tag to serve")
+
+
+def serve_main(args: argparse.Namespace) -> int:
+    """Replace this process with ``bentoml serve`` (signals and exit codes pass through)."""
+    bentoml = str(Path(sys.executable).with_name("bentoml"))
+    argv = [bentoml, "serve", args.bento, "--host", args.host, "--port", str(args.port)]
+    print("+", shlex.join(argv), flush=True)
+    os.execv(bentoml, argv)
+    return 0  # unreachable
+
+
+def add_undeploy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", choices=("container", "kubernetes"), required=True)
+    parser.add_argument("--config", type=Path, default=CONFIGS_DIR / "deployment.yaml")
+    parser.add_argument("--backend", choices=("docker", "podman", "buildah"))
+
+
+def undeploy_main(args: argparse.Namespace) -> int:
+    from sentiment.containers import ContainerSettings, stop_container
+    from steps.deployment.release import CONTAINER_NAME
+
+    params = _config(args.config)
+    container = dict(params.get("container") or {})
+    if args.backend:
+        container["backend"] = args.backend
+    settings = ContainerSettings.from_mapping(container)
+    if args.target == "container":
+        code = stop_container(CONTAINER_NAME, settings)
+        print(f"stopped container {CONTAINER_NAME} (exit {code})")
+        return 0
+    from sentiment.kubernetes import render_manifests, undeploy
+
+    k8s = params["kubernetes"]
+    manifests = render_manifests(Path(k8s["overlay"]), image=f"{settings.image_name}:latest",
+                                 model_version="undeploy", namespace=k8s["namespace"])
+    for line in undeploy(manifests, namespace=k8s["namespace"]):
+        print(line)
+    return 0

@@ -1,0 +1,43 @@
+"""The deployment pipeline: package the promoted model as a Bento, then release it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zenml import pipeline
+from zenml.enums import ExecutionMode
+
+from steps.deployment import (
+    containerize_bento,
+    package_bento,
+    rollout_kubernetes,
+    start_container,
+)
+
+TARGETS = ("local", "container", "kubernetes")
+# The step that reads the registry runs with the stack's experiment tracker (MLflow URI).
+TRACKED_STEPS = ("package_bento",)
+
+
+@pipeline(name="sentiment_deployment", execution_mode=ExecutionMode.FAIL_FAST)
+def deployment_pipeline(
+    target: str,
+    registered_model_name: str,
+    alias: str,
+    bentofile: str,
+    container: dict[str, Any],
+    kubernetes: dict[str, Any],
+    image_registry: str | None = None,
+) -> None:
+    """``local`` stops at the Bento (``bentoml serve`` it); ``container`` builds and runs the
+    image; ``kubernetes`` builds, pushes and rolls it out."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; choose one of {TARGETS}")
+    bento_tag, model_version, _ = package_bento(registered_model_name, alias, bentofile)
+    if target == "local":
+        return
+    image = containerize_bento(bento_tag, container)
+    if target == "container":
+        start_container(image, container)
+    else:
+        rollout_kubernetes(image, model_version, container, kubernetes, image_registry)

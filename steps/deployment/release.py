@@ -1,0 +1,62 @@
+"""Release: build the image, then run it locally or roll it out to Kubernetes."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+from zenml import log_metadata, step
+
+from sentiment.containers import ContainerSettings, containerize, push_image, run_container
+
+log = logging.getLogger(__name__)
+
+CONTAINER_NAME = "sentiment-classifier"
+
+
+@step(enable_cache=False)
+def containerize_bento(bento_tag: str, container: dict[str, Any]) -> Annotated[str, "image"]:
+    """``bentoml containerize`` with the configured backend (docker, podman or buildah)."""
+    image = containerize(bento_tag, ContainerSettings.from_mapping(container))
+    log_metadata(metadata={"image": image})
+    return image
+
+
+@step(enable_cache=False)
+def start_container(image: str, container: dict[str, Any]) -> Annotated[str, "service_url"]:
+    """Run the image detached on ``host:host_port`` and wait until it is ready."""
+    settings = ContainerSettings.from_mapping(container)
+    run_container(image, settings, name=CONTAINER_NAME)
+    url = f"http://{settings.host}:{settings.host_port}"
+    log.info("container %s serving at %s", CONTAINER_NAME, url)
+    return url
+
+
+@step(enable_cache=False)
+def rollout_kubernetes(
+    image: str,
+    model_version: str,
+    container: dict[str, Any],
+    kubernetes: dict[str, Any],
+    image_registry: str | None = None,
+) -> Annotated[dict[str, Any], "rollout"]:
+    """Push the image, render the overlay for this release, apply it and wait; a failed
+    rollout is undone by ``apply_and_wait`` and fails the step with the reason."""
+    from sentiment.kubernetes import RolloutError, apply_and_wait, render_manifests
+
+    settings = ContainerSettings.from_mapping(container)
+    pushed = push_image(image, image_registry, settings) if image_registry else image
+    manifests = render_manifests(
+        Path(kubernetes["overlay"]), image=pushed, model_version=model_version,
+        namespace=kubernetes.get("namespace"), replicas=kubernetes.get("replicas"),
+    )
+    try:
+        result = apply_and_wait(manifests, namespace=kubernetes["namespace"],
+                                timeout_s=int(kubernetes.get("rollout_timeout_s", 300)))
+    except RolloutError as exc:
+        raise RuntimeError(f"rollout of {pushed} failed and was undone: {exc}") from exc
+    summary = {"image": pushed, "namespace": result.namespace,
+               "revision": result.revision_after, "model_version": model_version}
+    log_metadata(metadata={"rollout": summary})
+    return summary
