@@ -116,7 +116,8 @@ def undeploy_main(args: argparse.Namespace) -> int:
     from sentiment.kubernetes import render_manifests, undeploy
 
     k8s = params["kubernetes"]
-    manifests = render_manifests(Path(k8s["overlay"]), image=f"{settings.image_name}:latest",
+    # Deletion goes by object names; the image tag in the rendered manifests is irrelevant.
+    manifests = render_manifests(Path(k8s["overlay"]), image=f"{settings.image_name}:undeploy",
                                  model_version="undeploy", namespace=k8s["namespace"])
     for line in undeploy(manifests, namespace=k8s["namespace"]):
         print(line)

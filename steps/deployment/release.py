@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 from zenml import log_metadata, step
 
-from sentiment.containers import ContainerSettings, containerize, push_image, run_container
+from sentiment.containers import (
+    ContainerSettings,
+    containerize,
+    push_image,
+    ready_url,
+    remove_container,
+    run_container,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +32,12 @@ def containerize_bento(bento_tag: str, container: dict[str, Any]) -> Annotated[s
 
 @step(enable_cache=False)
 def start_container(image: str, container: dict[str, Any]) -> Annotated[str, "service_url"]:
-    """Run the image detached on ``host:host_port`` and wait until it is ready."""
+    """Run the image detached on ``host:host_port`` and wait until it is ready; a container
+    left by the previous deploy is replaced (same name, same port)."""
     settings = ContainerSettings.from_mapping(container)
+    remove_container(CONTAINER_NAME, settings)
     run_container(image, settings, name=CONTAINER_NAME)
-    url = f"http://{settings.host}:{settings.host_port}"
+    url = ready_url(settings).removesuffix(settings.ready_path)
     log.info("container %s serving at %s", CONTAINER_NAME, url)
     return url
 
