@@ -30,7 +30,7 @@ import getpass
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -238,7 +238,9 @@ def sync_secret(
         if key in given or stored.get(key):
             continue
         if prompt is None:
-            needed = ", ".join(f"${v}" for k, v in secret.keys.items() if k not in given)
+            needed = ", ".join(
+                f"${v}" for k, v in secret.keys.items() if k not in given and not stored.get(k)
+            )
             raise StackSpecError(
                 f"secret {secret.name!r} ({secret.description or 'used by the stack'}) needs "
                 f"{needed}: export them (no terminal to ask on)"
@@ -273,35 +275,43 @@ def _secret_exists(name: str) -> bool:
     return True
 
 
-def _resolve_references(
-    spec: StackSpec, available: Mapping[str, bool]
-) -> tuple[ComponentSpec, ...]:
-    """Leave out settings that reference an optional secret that does not exist.
+def _references(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """(setting path, secret name) of every ``{{secret.key}}`` in a configuration."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _references(item, f"{where}.{key}")
+    elif isinstance(value, str) and (match := _SECRET_REFERENCE.match(value)):
+        yield where, match.group(1)
 
-    References to an undeclared secret must name one that ZenML has, so that a typo fails
-    here rather than in a pod halfway through a run.
-    """
-    optional = {s.name for s in spec.secrets if s.optional}
+
+def _check_references(spec: StackSpec) -> None:
+    """A reference to an undeclared secret must name one that ZenML has, so that a typo
+    fails here rather than in a pod halfway through a run."""
     declared = {s.name for s in spec.secrets}
-
-    def walk(value: Any, where: str) -> Any:
-        if isinstance(value, Mapping):
-            kept = {k: walk(v, f"{where}.{k}") for k, v in value.items()}
-            return {k: v for k, v in kept.items() if v is not _DROP}
-        if isinstance(value, str) and (match := _SECRET_REFERENCE.match(value)):
-            secret = match.group(1)
-            if secret in optional and not available.get(secret):
-                return _DROP
+    for comp in spec.components:
+        for where, secret in _references(comp.configuration, f"{comp.type}.{comp.name}"):
             if secret not in declared and not _secret_exists(secret):
                 raise StackSpecError(
                     f"{where} references secret {secret!r}, which the stack file does not "
                     "declare under 'secrets:' and ZenML does not have"
                 )
-        return value
+
+
+def _without_missing_optional_secrets(
+    spec: StackSpec, available: Mapping[str, bool]
+) -> tuple[ComponentSpec, ...]:
+    """Leave out settings that reference an optional secret that does not exist."""
+    skipped = {s.name for s in spec.secrets if s.optional and not available.get(s.name)}
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            kept = {k: walk(v) for k, v in value.items()}
+            return {k: v for k, v in kept.items() if v is not _DROP}
+        match = _SECRET_REFERENCE.match(value) if isinstance(value, str) else None
+        return _DROP if match and match.group(1) in skipped else value
 
     return tuple(
-        ComponentSpec(c.type, c.name, c.flavor, walk(c.configuration, f"{c.type}.{c.name}"))
-        for c in spec.components
+        ComponentSpec(c.type, c.name, c.flavor, walk(c.configuration)) for c in spec.components
     )
 
 
@@ -344,15 +354,17 @@ def register_stack(
     from zenml.enums import StackComponentType
 
     client = Client()
+    # Everything that can be refused is checked before anything is written.
+    for comp in spec.components:
+        _refuse_plain_credentials(comp)
+    _check_references(spec)
     lines: list[str] = []
     available: dict[str, bool] = {}
     for secret in spec.secrets:
         line, exists = sync_secret(secret, os.environ if environ is None else environ, prompt)
         lines.append(line)
         available[secret.name] = exists
-    components = _resolve_references(spec, available)
-    for comp in components:
-        _refuse_plain_credentials(comp)
+    components = _without_missing_optional_secrets(spec, available)
     component_names: dict[Any, str] = {}
     for comp in components:
         ctype = StackComponentType(comp.type)

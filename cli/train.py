@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import sys
@@ -55,6 +56,23 @@ def format_summary(summary: dict[str, Any], tracking_uri: str) -> str:
     return "\n".join(lines)
 
 
+def _failed_steps(since: datetime.datetime) -> str:
+    """This command's run's failed steps, e.g. " in step train_model (run ID)", for the error.
+
+    The run object is lost with the exception, so it is the latest run, if started ``since``.
+    """
+    from zenml.client import Client
+
+    try:
+        run = Client().list_pipeline_runs(sort_by="desc:created", size=1).items[0]
+        if run.created.replace(tzinfo=None) < since:
+            return ""
+        failed = [name for name, step in run.steps.items() if step.status.value == "failed"]
+    except Exception:  # no run, or the store is unreachable too: the error says enough
+        return ""
+    return f" in step {', '.join(failed)} (run {run.id})" if failed else f" (run {run.id})"
+
+
 def main(args: argparse.Namespace) -> int:
     from zenml.client import Client
 
@@ -89,12 +107,20 @@ def main(args: argparse.Namespace) -> int:
         enable_cache=False if args.no_cache else None,
         steps={name: {"experiment_tracker": tracker.name} for name in TRACKED_STEPS},
     )
+    started = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)  # ZenML stores UTC
     try:
         run = pipeline(source=source)
     except USER_ERRORS as exc:
         print(
             f"\nerror: {type(exc).__name__}: {exc}\nNothing was registered; the "
             f"'production' alias is unchanged.",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as exc:  # the stack failed under the run: S3, MLflow, the cluster...
+        where = _failed_steps(started)
+        print(
+            f"\nerror: the pipeline run failed{where}: {type(exc).__name__}: {exc}",
             file=sys.stderr,
         )
         return 1

@@ -1,47 +1,380 @@
 """Model construction: a scikit-learn ``Pipeline`` that maps raw review text to P(positive).
 
+The pipeline is ``TextNormalizer -> NgramCounter -> NBLogisticEnsemble``:
+
+- word 1-3-gram counts over a vocabulary pruned by document frequency (``NgramCounter``);
+- two logistic regressions on sublinear TF-IDF rows, one of them with every column scaled
+  by its naive-Bayes log-count ratio (NB-LR, Wang & Manning 2012), combined and calibrated
+  by a stacking logistic regression fitted on out-of-fold scores (``NBLogisticEnsemble``).
+
+Why custom classes instead of ``TfidfVectorizer``: skops serialises a fitted ``vocabulary_``
+dict entry by entry, which takes seconds for a few thousand terms and minutes for the ~10^6
+n-grams this model needs. Here every piece of fitted state is a numpy array (a sorted array
+of 64-bit n-gram hashes stands in for the vocabulary), so saving and loading are fast and the
+file is only the arrays.
+
 Hyperparameters come from the ``model:`` section of ``configs/training.yaml``; the defaults
 here are what that file ships with, so a test or notebook gets the production model too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import itertools
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
-from sklearn.feature_extraction.text import TfidfVectorizer
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import normalize
+from sklearn.utils.validation import check_is_fitted
 
 from sentiment.text import TextNormalizer
 
 DEFAULT_PARAMS: dict[str, Any] = {
-    "normalizer": {"lowercase": True, "negation_scope": 0, "stemming": False},
-    "tfidf": {
-        "ngram_range": [1, 2],
-        "min_df": 2,
-        "max_df": 0.95,
-        "sublinear_tf": True,
-        "max_features": 400_000,
+    "normalizer": {
+        "lowercase": True,
+        "negation_scope": 0,
+        "stemming": False,
+        "keep_punctuation": ["!", "?"],
     },
-    "classifier": {"C": 8.0, "max_iter": 2000},
+    "features": {"ngram_range": [1, 3], "min_df": 2, "max_features": 2_000_000},
+    "classifier": {
+        "nb_C": 100.0,
+        "plain_C": 100.0,
+        "nb_alpha": 1.0,
+        "sublinear_tf": True,
+        "calibration_folds": 3,
+        "max_iter": 2000,
+    },
 }
 
 # Types skops may instantiate when loading a saved model. Loading refuses anything else,
-# which is what makes a downloaded model file safe to open.
+# which is what makes a downloaded model file safe to open. Exact and minimal: the fitted
+# state of the custom stages is numpy arrays and plain Python values only.
 TRUSTED_TYPES: list[str] = [
+    "sentiment.model.NBLogisticEnsemble",
+    "sentiment.model.NgramCounter",
     "sentiment.text.TextNormalizer",
-    "sklearn.feature_extraction.text.TfidfVectorizer",
-    "sklearn.feature_extraction.text.TfidfTransformer",
-    "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.pipeline.Pipeline",
-    "numpy.dtype",
-    "builtins.int",
-    "builtins.float",
-    "builtins.str",
-    "numpy.float64",
-    "numpy.int64",
 ]
+
+_U64 = np.uint64
+# splitmix64 constants: a cheap, well-mixing bijection on 64-bit words.
+_MIX_1 = _U64(0xBF58476D1CE4E5B9)
+_MIX_2 = _U64(0x94D049BB133111EB)
+_COMBINE = _U64(0x9E3779B97F4A7C15)
+# 2^21 buckets for ~10^6 vocabulary hashes: ~0.5 entries per bucket, 16 MB table.
+_BUCKET_BITS = 21
+
+
+@lru_cache(maxsize=1_000_000)
+def token_hash(token: str) -> int:
+    """A stable 64-bit hash of one token (Python's ``hash`` is salted per process).
+
+    Cached: blake2b costs ~0.5 us, and review vocabularies are Zipfian.
+    """
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    z = (z ^ (z >> _U64(30))) * _MIX_1
+    z = (z ^ (z >> _U64(27))) * _MIX_2
+    return z ^ (z >> _U64(31))  # type: ignore[no-any-return]
+
+
+def ngram_hashes(
+    docs: Iterable[str], ngram_range: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """64-bit hashes of every word n-gram of ``docs`` (space-separated tokens).
+
+    Returns (document index per n-gram, hash per n-gram, number of documents). Vectorised
+    over the whole batch: tokens are hashed once (cached), n-grams are combined with numpy
+    arithmetic, and n-grams that would straddle two documents are masked out.
+    """
+    lo, hi = ngram_range
+    token_lists = [doc.split() for doc in docs]
+    lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    n_tokens = int(lengths.sum())
+    hashes = np.fromiter(
+        map(token_hash, itertools.chain.from_iterable(token_lists)), dtype=_U64, count=n_tokens
+    )
+    doc_of = np.repeat(np.arange(len(token_lists), dtype=np.int32), lengths)
+    out_docs, out_hashes = [], []
+    acc = hashes
+    with np.errstate(over="ignore"):
+        for n in range(1, hi + 1):
+            if n > 1:
+                # n-gram at i = mix(hash of (n-1)-gram at i, token i+n-1): order-sensitive.
+                acc = _mix(acc[:-1] * _COMBINE + hashes[n - 1 :])
+            if n >= lo and len(acc):
+                same_doc = doc_of[: len(acc)] == doc_of[n - 1 :]
+                out_docs.append(doc_of[: len(acc)][same_doc])
+                out_hashes.append(acc[same_doc])
+    if not out_hashes:
+        return np.zeros(0, np.int32), np.zeros(0, _U64), len(token_lists)
+    return np.concatenate(out_docs), np.concatenate(out_hashes), len(token_lists)
+
+
+class NgramCounter(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Word n-gram counts over a document-frequency-pruned vocabulary of 64-bit hashes.
+
+    Like ``CountVectorizer(ngram_range, min_df, max_features)`` on pre-tokenised text, but the
+    fitted vocabulary is one sorted ``uint64`` array (``vocabulary_hashes_``), which skops
+    stores as a single ``.npy`` member instead of a dict of a million Python objects. With 64
+    bits, two of the ~10^7 distinct n-grams of a corpus collide with probability ~10^-5.
+    """
+
+    def __init__(
+        self,
+        ngram_range: list[int] | tuple[int, int] = (1, 3),
+        min_df: int = 2,
+        max_features: int | None = None,
+        batch_size: int = 2000,
+    ) -> None:
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.batch_size = batch_size
+
+    def _range(self) -> tuple[int, int]:
+        lo, hi = (int(v) for v in self.ngram_range)
+        if not 1 <= lo <= hi:
+            raise ValueError(f"ngram_range must be [lo, hi] with 1 <= lo <= hi, got {self.ngram_range}")
+        return lo, hi
+
+    def _batches(self, docs: Iterable[str]) -> Iterable[tuple[np.ndarray, np.ndarray, int]]:
+        """n-gram hashes batch by batch (bounded memory for the token lists)."""
+        docs = _as_docs(docs)
+        step = max(1, int(self.batch_size))
+        for start in range(0, len(docs), step):
+            yield ngram_hashes(docs[start : start + step], self._range())
+
+    def fit(self, docs: Iterable[str], y: object = None) -> NgramCounter:
+        self.fit_transform(docs)
+        return self
+
+    def fit_transform(self, docs: Iterable[str], y: object = None, **_: Any) -> sp.csr_matrix:
+        if int(self.min_df) < 1:
+            raise ValueError(f"min_df must be >= 1, got {self.min_df}")
+        batches = list(self._batches(docs))
+        per_doc_unique = []
+        for doc_of, hashes, _n in batches:
+            # Distinct (document, n-gram) pairs: the document frequency counts each once.
+            order = np.lexsort((hashes, doc_of))
+            d, h = doc_of[order], hashes[order]
+            first = np.ones(len(h), dtype=bool)
+            first[1:] = (d[1:] != d[:-1]) | (h[1:] != h[:-1])
+            per_doc_unique.append(h[first])
+        vocab, df = np.unique(
+            np.concatenate(per_doc_unique) if per_doc_unique else np.zeros(0, _U64),
+            return_counts=True,
+        )
+        keep = df >= int(self.min_df)
+        vocab, df = vocab[keep], df[keep]
+        if self.max_features is not None and len(vocab) > int(self.max_features):
+            # Most frequent first; stable sort so ties resolve by hash, deterministically.
+            top = np.argsort(-df, kind="stable")[: int(self.max_features)]
+            vocab = np.sort(vocab[top])
+        if len(vocab) == 0:
+            raise ValueError(
+                f"no n-gram occurs in at least min_df={self.min_df} documents: the training "
+                "texts are empty or too few"
+            )
+        self.vocabulary_hashes_ = vocab
+        self.n_features_out_ = len(vocab)
+        return sp.vstack([self._counts(*b) for b in batches], format="csr")
+
+    def transform(self, docs: Iterable[str]) -> sp.csr_matrix:
+        check_is_fitted(self, "vocabulary_hashes_")
+        return sp.vstack([self._counts(*b) for b in self._batches(docs)], format="csr")
+
+    def _columns(self, hashes: np.ndarray) -> np.ndarray:
+        """Column of each hash in the vocabulary, -1 where absent.
+
+        A plain ``searchsorted`` over ~10^6 sorted hashes is cache-hostile and dominated
+        prediction time; the hashes are uniform, so their top bits index a bucket table
+        (built lazily, never saved) and each query then checks its bucket's few entries.
+        """
+        vocab = self.vocabulary_hashes_
+        table = self.__dict__.get("_bucket_table")
+        if table is None:
+            top = (vocab >> _U64(64 - _BUCKET_BITS)).astype(np.int64)
+            table = np.searchsorted(top, np.arange(2**_BUCKET_BITS + 1)).astype(np.int64)
+            self.__dict__["_bucket_table"] = table
+        bucket = (hashes >> _U64(64 - _BUCKET_BITS)).astype(np.int64)
+        start, stop = table[bucket], table[bucket + 1]
+        cols = np.full(len(hashes), -1, dtype=np.int64)
+        idx = np.flatnonzero(start < stop)
+        pos = start[idx]
+        while len(idx):
+            hit = vocab[pos] == hashes[idx]
+            cols[idx[hit]] = pos[hit]
+            pos += 1
+            more = ~hit & (pos < stop[idx])
+            idx, pos = idx[more], pos[more]
+        return cols
+
+    def _counts(self, doc_of: np.ndarray, hashes: np.ndarray, n_docs: int) -> sp.csr_matrix:
+        cols = self._columns(hashes)
+        known = cols >= 0
+        counts = sp.csr_matrix(
+            (np.ones(int(known.sum()), np.float32), (doc_of[known], cols[known])),
+            shape=(n_docs, len(self.vocabulary_hashes_)),
+        )
+        counts.sum_duplicates()
+        return counts
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The bucket table is derived from the vocabulary: rebuilt on first use, never saved.
+        state = super().__getstate__()
+        state.pop("_bucket_table", None)
+        return state  # type: ignore[no-any-return]
+
+
+class NBLogisticEnsemble(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """NB-weighted and plain logistic regression on TF-IDF rows, stacked and calibrated.
+
+    - member "nb": columns scaled by idf * naive-Bayes log-count ratio ``r`` (computed on
+      binarised counts with smoothing ``nb_alpha``), rows L2-normalised, LR with ``nb_C``;
+    - member "plain": the same rows without ``r``, LR with ``plain_C``;
+    - the two decision scores are combined by a logistic regression fitted on out-of-fold
+      scores (``calibration_folds``-fold), which both weights the members and calibrates the
+      probability (Platt scaling). ``calibration_folds=0`` skips it: equal weights on scores
+      standardised on the training set, probabilities then are NOT calibrated.
+
+    The fitted members are kept as plain arrays (``coef_``: one row per member, float32),
+    not as ``LogisticRegression`` objects, so the saved model is arrays only.
+    """
+
+    def __init__(
+        self,
+        nb_C: float = 100.0,
+        plain_C: float = 100.0,
+        nb_alpha: float = 1.0,
+        sublinear_tf: bool = True,
+        calibration_folds: int = 3,
+        max_iter: int = 2000,
+        random_state: int | None = 42,
+    ) -> None:
+        self.nb_C = nb_C
+        self.plain_C = plain_C
+        self.nb_alpha = nb_alpha
+        self.sublinear_tf = sublinear_tf
+        self.calibration_folds = calibration_folds
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, X: sp.spmatrix, y: Iterable[int]) -> NBLogisticEnsemble:
+        X = sp.csr_matrix(X, dtype=np.float32)
+        y = np.asarray(list(y) if not isinstance(y, np.ndarray) else y)
+        self.classes_, y01 = np.unique(y, return_inverse=True)
+        if len(self.classes_) != 2:
+            raise ValueError(f"need exactly two classes to train, got {self.classes_.tolist()}")
+        if X.shape[0] != len(y01):
+            raise ValueError(f"X has {X.shape[0]} rows but y has {len(y01)} labels")
+        for name in ("nb_C", "plain_C", "nb_alpha"):
+            if not float(getattr(self, name)) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        folds = int(self.calibration_folds)
+        if folds == 1 or folds < 0:
+            raise ValueError(f"calibration_folds must be 0 (off) or >= 2, got {folds}")
+
+        if folds:
+            oof = np.zeros((X.shape[0], 2))
+            splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
+            for train_idx, held_idx in splitter.split(np.zeros(len(y01)), y01):
+                weights, coef, intercept = self._fit_members(X[train_idx], y01[train_idx])
+                oof[held_idx] = self._member_scores(X[held_idx], weights, coef, intercept)
+            stacker = LogisticRegression(C=1e4, max_iter=1000).fit(oof, y01)
+            stack_coef, stack_intercept = stacker.coef_.ravel(), float(stacker.intercept_[0])
+        self.column_weights_, self.coef_, self.intercept_ = self._fit_members(X, y01)
+        if not folds:
+            train_scores = self._member_scores(X, self.column_weights_, self.coef_, self.intercept_)
+            stack_coef = 1.0 / np.maximum(train_scores.std(axis=0), 1e-12)
+            stack_intercept = 0.0
+        self.stack_coef_ = np.asarray(stack_coef, dtype=np.float64)
+        self.stack_intercept_ = float(stack_intercept)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _fit_members(
+        self, X: sp.csr_matrix, y01: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-column weights (2 x n_features), coefficients (2 x n_features), intercepts."""
+        tf = self._tf(X)
+        present = tf.copy()
+        present.data[:] = 1.0
+        n_docs = X.shape[0]
+        df = np.bincount(present.indices, minlength=X.shape[1])
+        idf = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+        alpha = float(self.nb_alpha)
+        pos = alpha + np.asarray(present[y01 == 1].sum(axis=0)).ravel()
+        neg = alpha + np.asarray(present[y01 == 0].sum(axis=0)).ravel()
+        ratio = np.log(pos / pos.sum()) - np.log(neg / neg.sum())
+        weights = np.vstack([idf * ratio, idf]).astype(np.float32)
+        coefs, intercepts = [], []
+        for row, c in zip(weights, (self.nb_C, self.plain_C), strict=True):
+            lr = LogisticRegression(
+                C=float(c), solver="liblinear", dual=True, max_iter=int(self.max_iter)
+            )
+            lr.fit(_scaled_rows(tf, row), y01)
+            coefs.append(lr.coef_.ravel())
+            intercepts.append(float(lr.intercept_[0]))
+        return weights, np.vstack(coefs).astype(np.float32), np.asarray(intercepts)
+
+    def _tf(self, X: sp.spmatrix) -> sp.csr_matrix:
+        tf = sp.csr_matrix(X, dtype=np.float32, copy=True)
+        if self.sublinear_tf:
+            np.log(tf.data, out=tf.data)
+            tf.data += 1.0
+        return tf
+
+    @staticmethod
+    def _member_scores(
+        X: sp.csr_matrix, weights: np.ndarray, coef: np.ndarray, intercept: np.ndarray
+    ) -> np.ndarray:
+        return np.column_stack(
+            [_scaled_rows(X, w) @ c + b for w, c, b in zip(weights, coef, intercept, strict=True)]
+        )
+
+    # -- prediction ------------------------------------------------------------------------
+    def member_scores(self, X: sp.spmatrix) -> np.ndarray:
+        """Decision scores of the two members, columns (nb, plain): for diagnostics."""
+        check_is_fitted(self, "coef_")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, model expects {self.n_features_in_}")
+        return self._member_scores(self._tf(X), self.column_weights_, self.coef_, self.intercept_)
+
+    def decision_function(self, X: sp.spmatrix) -> np.ndarray:
+        return self.member_scores(X) @ self.stack_coef_ + self.stack_intercept_  # type: ignore[no-any-return]
+
+    def predict_proba(self, X: sp.spmatrix) -> np.ndarray:
+        z = np.clip(self.decision_function(X), -500, 500)
+        p = 1.0 / (1.0 + np.exp(-z))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: sp.spmatrix) -> np.ndarray:
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]  # type: ignore[no-any-return]
+
+
+def _scaled_rows(tf: sp.csr_matrix, column_weights: np.ndarray) -> sp.csr_matrix:
+    """``tf`` with columns scaled by ``column_weights`` and rows L2-normalised (new matrix)."""
+    out = tf.copy()
+    out.data *= column_weights[out.indices]
+    return normalize(out, norm="l2", copy=False)  # type: ignore[no-any-return]
+
+
+def _as_docs(docs: Iterable[str]) -> list[str]:
+    if isinstance(docs, str):
+        raise TypeError("expected an iterable of documents, got a single str")
+    return list(docs)
 
 
 def merged_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -50,19 +383,27 @@ def merged_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
     for section, values in (params or {}).items():
         if section not in out:
             raise ValueError(f"unknown model section {section!r}; known: {sorted(out)}")
+        if values is not None and not isinstance(values, Mapping):
+            raise ValueError(f"model section {section!r} must be a mapping, got {values!r}")
+        unknown = sorted(set(values or {}) - set(out[section]))
+        if unknown:
+            raise ValueError(
+                f"unknown key(s) {unknown} in model section {section!r}; "
+                f"known: {sorted(out[section])}"
+            )
         out[section].update(values or {})
     return out
 
 
 def build_model(params: Mapping[str, Any] | None = None, *, random_state: int = 42) -> Pipeline:
-    """Build the untrained pipeline: normalise -> TF-IDF n-grams -> logistic regression."""
+    """Build the untrained pipeline: normalise -> n-gram counts -> NB/plain LR ensemble."""
     p = merged_params(params)
-    tfidf = dict(p["tfidf"])
-    tfidf["ngram_range"] = tuple(tfidf["ngram_range"])
+    features = dict(p["features"])
+    features["ngram_range"] = list(features["ngram_range"])
     return Pipeline(
         [
             ("normalize", TextNormalizer(**p["normalizer"])),
-            ("features", TfidfVectorizer(lowercase=False, token_pattern=r"\S+", dtype="float32", **tfidf)),
-            ("classifier", LogisticRegression(random_state=random_state, **p["classifier"])),
+            ("features", NgramCounter(**features)),
+            ("classifier", NBLogisticEnsemble(random_state=random_state, **p["classifier"])),
         ]
     )

@@ -19,7 +19,7 @@ from tests.support.processes import free_port, http_ok, running
 pytestmark = pytest.mark.integration
 
 GATE = {"min_value": 0.7, "max_regression": 0.0}
-SMALL_MODEL = {"tfidf": {"min_df": 1, "max_df": 1.0}}
+SMALL_MODEL = {"features": {"min_df": 1}}
 
 
 def _predict(url: str, texts: list[str]) -> dict:

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 MODEL = "sentiment-classifier"
 GATE = {"min_value": 0.7, "max_regression": 0.0}
-SMALL_MODEL = {"tfidf": {"min_df": 1, "max_df": 1.0}}
+SMALL_MODEL = {"features": {"min_df": 1}}
 
 
 def _client(sandbox: ProjectSandbox):  # type: ignore[no-untyped-def]
@@ -101,8 +101,8 @@ def test_worse_config_does_not_move_the_alias(
         "worse",
         promotion=GATE,
         model_params={
-            "tfidf": {"max_features": 2, "min_df": 1, "max_df": 1.0},
-            "classifier": {"C": 0.0001},
+            "features": {"max_features": 2, "min_df": 1},
+            "classifier": {"nb_C": 0.0001, "plain_C": 0.0001},
         },
     )
     summary_path = sandbox.root / "worse.json"

@@ -1,0 +1,140 @@
+"""Cross-request batching of model calls inside one worker.
+
+Why not BentoML's ``@bentoml.api(batchable=True)``: its dispatcher only batches requests that
+reach a batchable *route*. A public ``/predict`` that validates input and returns
+``{"predictions", "model_version"}`` cannot itself be that route (a batchable API returns a
+bare list per caller), and calling a batchable method from another API goes through BentoML's
+in-process HTTP client: a second JSON round trip and middleware pass per request, plus a
+second public route that bypasses validation. Measured here, that path took 17-19 ms per
+single-text request against 8 ms for this batcher and 6-12 ms for no batching at all.
+
+This batcher is the "continuous batching" form of the same idea, with no timer: a request
+that finds the model idle runs at once (no added latency at low load); requests that arrive
+while a call is running queue up and go together in the next call, up to ``max_batch_size``
+texts. Model calls run on a small thread pool so the event loop keeps accepting requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+ScoreFn = Callable[[list[str]], Sequence[float]]
+
+
+@dataclass
+class _Job:
+    texts: Sequence[str]
+    future: asyncio.Future[list[float]] = field(repr=False)
+
+
+class MicroBatcher:
+    """Queue texts from concurrent requests and score them in as few model calls as possible.
+
+    ``score`` maps a list of texts to one float per text. ``on_batch(n_texts, seconds)`` is
+    called after every model call (for the duration histogram).
+    """
+
+    def __init__(
+        self,
+        score: ScoreFn,
+        *,
+        max_batch_size: int,
+        threads: int = 1,
+        on_batch: Callable[[int, float], None] | None = None,
+    ) -> None:
+        if max_batch_size < 1 or threads < 1:
+            raise ValueError("max_batch_size and threads must be positive")
+        self._score = score
+        self._max = max_batch_size
+        self._threads = threads
+        self._on_batch = on_batch
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sentiment-infer")
+        self._pending: deque[_Job] = deque()
+        self._wake: asyncio.Event | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def submit(self, texts: Sequence[str]) -> list[float]:
+        """Scores for ``texts`` (in order), computed together with other waiting requests."""
+        if not texts:
+            return []
+        loop = asyncio.get_running_loop()
+        if self._dispatcher is None:
+            self._wake = asyncio.Event()
+            self._slots = asyncio.Semaphore(self._threads)
+            self._dispatcher = loop.create_task(self._dispatch(), name="sentiment-batcher")
+        assert self._wake is not None
+        job = _Job(texts, loop.create_future())
+        self._pending.append(job)
+        self._wake.set()
+        return await job.future
+
+    async def _dispatch(self) -> None:
+        assert self._wake is not None
+        assert self._slots is not None
+        pending = self._pending
+        while True:
+            await self._slots.acquire()
+            while not pending:
+                self._wake.clear()
+                await self._wake.wait()
+            jobs = [pending.popleft()]
+            size = len(jobs[0].texts)
+            # Take whatever else is already waiting, never splitting a request.
+            while pending and size + len(pending[0].texts) <= self._max:
+                size += len(pending[0].texts)
+                jobs.append(pending.popleft())
+            task = asyncio.get_running_loop().create_task(self._run(jobs))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run(self, jobs: list[_Job]) -> None:
+        assert self._slots is not None
+        jobs = [job for job in jobs if not job.future.done()]  # callers that went away
+        try:
+            if not jobs:
+                return
+            texts = [text for job in jobs for text in job.texts]
+            start = time.perf_counter()
+            try:
+                loop = asyncio.get_running_loop()
+                scores = await loop.run_in_executor(self._executor, self._score, texts)
+                if len(scores) != len(texts):
+                    raise RuntimeError(
+                        f"model returned {len(scores)} scores for {len(texts)} texts"
+                    )
+            except Exception as exc:
+                log.exception("model call failed for a batch of %d texts", len(texts))
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                return
+            if self._on_batch is not None:
+                self._on_batch(len(texts), time.perf_counter() - start)
+            offset = 0
+            for job in jobs:
+                part = [float(s) for s in scores[offset : offset + len(job.texts)]]
+                offset += len(job.texts)
+                if not job.future.done():
+                    job.future.set_result(part)
+        finally:
+            self._slots.release()
+
+    async def close(self) -> None:
+        """Stop dispatching and release the thread pool (service shutdown)."""
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+            await asyncio.gather(self._dispatcher, return_exceptions=True)
+            self._dispatcher = None
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,131 @@
+"""ASGI middleware in front of the BentoML routes: bearer auth, then request checks.
+
+Why a middleware: it sees every request before BentoML parses it, so a bad ``/predict``
+request is refused with the status and message chosen in :mod:`sentiment.serving.validation`
+(and counted by reason) instead of surfacing as BentoML's own 400/500. It also caps how much
+of a body is read, so no client can make a worker buffer an arbitrarily large upload.
+BentoML's traffic metrics middleware sits outside this one, so refused requests still show
+up in ``bentoml_service_request_total`` with their 4xx code.
+
+A request that passes is handed on unchanged: the already-read body is replayed to BentoML.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from sentiment.serving.auth import BearerAuth
+from sentiment.serving.metrics import service_metrics
+from sentiment.serving.settings import ServingSettings
+from sentiment.serving.validation import (
+    RequestRejectedError,
+    body_too_large,
+    check_content_type,
+    decode_json,
+    validate_texts,
+)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PREDICT_PATH = "/predict"
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class _DisconnectedError(Exception):
+    """The client went away before sending the whole body."""
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _DisconnectedError
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise body_too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def send_rejection(send: Send, rejection: RequestRejectedError) -> None:
+    body = json.dumps(rejection.body()).encode("utf-8")
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode("ascii")),
+    ]
+    if rejection.status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="sentiment"'))
+    if rejection.status == 405:
+        headers.append((b"allow", b"POST"))
+    await send({"type": "http.response.start", "status": rejection.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Gateway:
+    """``Service.add_asgi_middleware(Gateway, settings=...)``; one instance per worker."""
+
+    def __init__(self, app: ASGIApp, settings: ServingSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.auth = BearerAuth(settings.auth)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        try:
+            self.auth.check(path, _header(scope, b"authorization"))
+            body = await self._checked_body(scope, receive) if path == PREDICT_PATH else None
+        except RequestRejectedError as rejection:
+            service_metrics(self.settings.metrics).rejected.labels(reason=rejection.reason).inc()
+            await send_rejection(send, rejection)
+            return
+        except _DisconnectedError:
+            return
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _checked_body(self, scope: Scope, receive: Receive) -> bytes:
+        """Read and check a ``/predict`` request; the body when it is valid."""
+        if scope.get("method") != "POST":
+            raise RequestRejectedError(
+                405, "method_not_allowed", f"{PREDICT_PATH} accepts POST only"
+            )
+        limits = self.settings.limits
+        content_type = _header(scope, b"content-type")
+        check_content_type(content_type)
+        declared = _header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > limits.max_body_bytes:
+            raise body_too_large(limits.max_body_bytes)
+        body = await _read_body(receive, limits.max_body_bytes)
+        validate_texts(decode_json(body), limits)
+        return body

@@ -1,0 +1,125 @@
+"""The sentiment classifier as a BentoML service (``bentoml serve``, port 3000).
+
+``POST /predict`` with ``{"texts": ["...", ...]}`` answers
+``{"predictions": [{"label": "positive"|"negative", "score": P(positive)}], "model_version": "7"}``.
+Requests are checked (and optionally authenticated) by :class:`sentiment.serving.gateway.Gateway`
+before BentoML parses them, so every client mistake gets a 4xx naming the problem; texts from
+concurrent requests are scored together by :class:`sentiment.serving.batching.MicroBatcher`.
+``/livez``, ``/readyz`` and ``/metrics`` are BentoML's own: ``/livez`` answers while the model
+loads (on a thread: a large model takes a while), ``/readyz`` only once it is loaded and
+verified, and ``/livez`` turns 503 if loading failed.
+
+The model comes from the BentoML model store under ``model.alias`` of configs/serving.yaml:
+the Bento pins the exact tag there (sentiment.bento.build_bento). Before any worker starts,
+the ``bentoml serve`` process checks the model file's SHA-256 against the digest recorded at
+registration and exits non-zero if they differ; each worker checks it again when loading.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Literal
+
+import bentoml
+from pydantic import BaseModel, Field
+from starlette.responses import JSONResponse
+
+from sentiment.serving.batching import MicroBatcher
+from sentiment.serving.gateway import PREDICT_PATH, Gateway
+from sentiment.serving.loading import BackgroundLoader, ServedModel, verify_stored_model
+from sentiment.serving.metrics import service_metrics
+from sentiment.serving.settings import load_settings
+
+SETTINGS = load_settings()
+# BentoML's server logging passes WARNING and up from other loggers; the model-load lines
+# (which model, which version, which digest) are worth having at INFO.
+logging.getLogger("sentiment").setLevel(logging.INFO)
+
+# The container image: python:3.11-slim as it is. BentoML's debian recipe would first
+# apt-get install build-essential and git (~650 MB, only needed to compile packages from
+# source); every package this service needs installs from a wheel. The Python packages
+# themselves are pinned in bentofile.yaml.
+IMAGE = bentoml.images.Image(base_image="python:3.11-slim", python_version="3.11", distro="none")
+
+
+Texts = Annotated[list[str], Field(description="Review texts, 1 to max_batch_size of them")]
+
+
+class Prediction(BaseModel):
+    label: Literal["positive", "negative"]
+    score: float = Field(ge=0.0, le=1.0, description="P(positive)")
+
+
+class PredictResponse(BaseModel):
+    predictions: list[Prediction]
+    model_version: str = Field(description="Registry version of the model that answered")
+
+
+@bentoml.service(name=SETTINGS.service.name, image=IMAGE, **SETTINGS.bentoml_config())
+class SentimentClassifier:
+    """One instance per worker process: the model, its batcher and the metrics."""
+
+    def __init__(self) -> None:
+        self.metrics = service_metrics(SETTINGS.metrics)
+        self.threshold = SETTINGS.model.positive_threshold
+        # Loads on a thread: /livez answers meanwhile, /readyz once the model is in.
+        self.loader = BackgroundLoader(SETTINGS.model.alias, on_loaded=self._on_loaded)
+        self.batcher = MicroBatcher(
+            self._score,
+            max_batch_size=SETTINGS.limits.max_batch_size,
+            threads=SETTINGS.service.inference_threads,
+            on_batch=lambda _n, seconds: self.metrics.duration.observe(seconds),
+        )
+
+    def _on_loaded(self, served: ServedModel) -> None:
+        self.metrics.model_info.labels(
+            model_name=served.ref.name, model_version=served.ref.version
+        ).set(1)
+
+    @bentoml.on_deployment
+    def verify_model() -> None:  # type: ignore[misc]  # BentoML calls it without an instance
+        """Runs once in the ``bentoml serve`` process before workers start: a model file that
+        does not match its recorded digest stops the server with a non-zero exit."""
+        verify_stored_model(SETTINGS.model.alias)
+
+    def __is_ready__(self) -> bool:
+        """``/readyz``: 200 once this worker has loaded and verified the model."""
+        return self.loader.ready
+
+    def __is_alive__(self) -> bool:
+        """``/livez``: 503 once loading failed, so the orchestrator restarts the pod."""
+        return not self.loader.failed
+
+    @bentoml.on_shutdown
+    async def close(self) -> None:
+        await self.batcher.close()
+
+    def _score(self, texts: list[str]) -> list[float]:
+        assert self.loader.served is not None
+        return self.loader.served.model.predict_proba(texts)[:, 1].tolist()
+
+    @bentoml.api(route=PREDICT_PATH)
+    async def predict(self, texts: Texts) -> PredictResponse:
+        """Classify review texts: label and P(positive) per text, in request order."""
+        served = self.loader.served
+        if served is None:
+            state = "failed to load" if self.loader.failed else "is still loading"
+            return JSONResponse(  # type: ignore[return-value]  # BentoML sends it as is
+                {"error": f"the model {state}; retry shortly", "reason": "not_ready"},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        self.metrics.observe_request(texts)
+        scores = await self.batcher.submit(texts)
+        labels = ["positive" if s >= self.threshold else "negative" for s in scores]
+        self.metrics.count_predictions(labels)
+        return PredictResponse(
+            predictions=[
+                Prediction(label=label, score=score)
+                for label, score in zip(labels, scores, strict=True)
+            ],
+            model_version=served.ref.version,
+        )
+
+
+SentimentClassifier.add_asgi_middleware(Gateway, settings=SETTINGS)

@@ -1,0 +1,32 @@
+"""Resolve which registered model version scores this run (the alias is read once)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from zenml import log_metadata, step
+
+from sentiment.batch import resolve_model
+
+
+@step(enable_cache=False)  # the alias moves between runs: never replay an old answer
+def resolve_model_version(
+    model: dict[str, Any], model_version: str | None = None
+) -> Annotated[dict[str, Any], "model_ref"]:
+    """``model_version`` when given, else the version holding ``model.alias``.
+
+    Resolving once, up front, means every later step uses the same version even if the
+    alias is moved while the batch is being scored.
+    """
+    settings = dict(model)
+    unknown = sorted(set(settings) - {"registered_model_name", "alias"})
+    if unknown:
+        raise ValueError(f"unknown key(s) in the model config section: {unknown}")
+    ref = resolve_model(
+        settings.get("registered_model_name", "sentiment-classifier"),
+        alias=settings.get("alias", "production"),
+        version=model_version,
+    )
+    log_metadata(metadata={"model_name": ref.name, "model_version": ref.version,
+                           "model_alias": ref.alias or ""})
+    return ref.to_dict()

@@ -1,0 +1,3 @@
+from steps.monitoring.drift import detect_drift
+
+__all__ = ["detect_drift"]

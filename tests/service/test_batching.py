@@ -1,0 +1,135 @@
+"""MicroBatcher: concurrent requests share model calls, in order, without splitting a request.
+
+The "model" here is a plain function that records each call; a threading.Event holds the
+first call so that later requests demonstrably queue up behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from sentiment.serving.batching import MicroBatcher
+
+
+class RecordingModel:
+    """Scores each text by its length; remembers the batches; can hold the first call."""
+
+    def __init__(self, hold_first: bool = False) -> None:
+        self.calls: list[list[str]] = []
+        self.release = threading.Event()
+        self.started = threading.Event()
+        if not hold_first:
+            self.release.set()
+
+    def __call__(self, texts: list[str]) -> Sequence[float]:
+        self.calls.append(list(texts))
+        self.started.set()
+        assert self.release.wait(10), "test never released the model"
+        return [len(t) / 100 for t in texts]
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(asyncio.wait_for(coro, timeout=20))
+
+
+def test_single_request_runs_at_once_with_its_own_scores() -> None:
+    model = RecordingModel()
+
+    async def scenario() -> list[float]:
+        batcher = MicroBatcher(model, max_batch_size=8)
+        try:
+            return await batcher.submit(["a", "bb", "ccc"])
+        finally:
+            await batcher.close()
+
+    assert run(scenario()) == [0.01, 0.02, 0.03]
+    assert model.calls == [["a", "bb", "ccc"]]
+
+
+def test_requests_arriving_during_a_call_share_the_next_call() -> None:
+    model = RecordingModel(hold_first=True)
+    durations: list[tuple[int, float]] = []
+
+    async def scenario() -> list[list[float]]:
+        batcher = MicroBatcher(
+            model, max_batch_size=8, on_batch=lambda n, s: durations.append((n, s))
+        )
+        try:
+            first = asyncio.ensure_future(batcher.submit(["x"]))
+            await asyncio.to_thread(model.started.wait, 5)
+            rest = [asyncio.ensure_future(batcher.submit(["y" * i] * 2)) for i in range(1, 4)]
+            await asyncio.sleep(0.05)  # all three are queued behind the held call
+            model.release.set()
+            return [await first, *[await r for r in rest]]
+        finally:
+            await batcher.close()
+
+    results = run(scenario())
+    assert results == [[0.01], [0.01, 0.01], [0.02, 0.02], [0.03, 0.03]]
+    assert [len(c) for c in model.calls] == [1, 6]  # the three waiting requests in one call
+    assert [n for n, _ in durations] == [1, 6]
+
+
+def test_a_batch_never_exceeds_the_limit_nor_splits_a_request() -> None:
+    model = RecordingModel(hold_first=True)
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(model, max_batch_size=4)
+        try:
+            first = asyncio.ensure_future(batcher.submit(["a"]))
+            await asyncio.to_thread(model.started.wait, 5)
+            sizes = [3, 3, 1, 4]
+            waiting = [asyncio.ensure_future(batcher.submit(["t"] * n)) for n in sizes]
+            await asyncio.sleep(0.05)
+            model.release.set()
+            await first
+            for n, fut in zip(sizes, waiting, strict=True):
+                assert len(await fut) == n
+        finally:
+            await batcher.close()
+
+    run(scenario())
+    assert [len(c) for c in model.calls] == [1, 3, 4, 4]  # [3], [3, 1], [4]: FIFO, no split
+
+
+def test_model_errors_reach_every_caller_of_that_batch_and_later_calls_still_work() -> None:
+    calls = 0
+
+    def flaky(texts: list[str]) -> list[float]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("model exploded")
+        return [0.5] * len(texts)
+
+    async def scenario() -> list[float]:
+        batcher = MicroBatcher(flaky, max_batch_size=4)
+        try:
+            with pytest.raises(RuntimeError, match="model exploded"):
+                await batcher.submit(["a"])
+            return await batcher.submit(["b"])
+        finally:
+            await batcher.close()
+
+    assert run(scenario()) == [0.5]
+
+
+def test_wrong_number_of_scores_is_an_error_not_a_misalignment() -> None:
+    async def scenario() -> None:
+        batcher = MicroBatcher(lambda texts: [0.1], max_batch_size=4)
+        try:
+            with pytest.raises(RuntimeError, match="1 scores for 2 texts"):
+                await batcher.submit(["a", "b"])
+        finally:
+            await batcher.close()
+
+    run(scenario())
+
+
+def test_invalid_configuration() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        MicroBatcher(lambda t: [], max_batch_size=0)

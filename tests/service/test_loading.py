@@ -1,0 +1,63 @@
+"""BackgroundLoader: the worker's model load on a thread, and how it reports the outcome."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+
+from sentiment.serialization import ModelIntegrityError
+from sentiment.serving.loading import BackgroundLoader, ServedModel, StoredModelRef
+
+REF = StoredModelRef(
+    tag="m:v1", name="m", version="1", sha256="0" * 64, model_file=Path("model.skops")
+)
+
+
+def test_ready_after_the_load_and_the_callback_ran_first() -> None:
+    gate = threading.Event()
+    seen: list[ServedModel] = []
+
+    def load(alias: str) -> ServedModel:
+        assert alias == "m"
+        assert gate.wait(5)
+        return ServedModel(ref=REF, model="the model")
+
+    loader = BackgroundLoader("m", load=load, on_loaded=seen.append)
+    assert not loader.ready  # still loading: /readyz 503, /livez 200
+    assert not loader.failed
+    gate.set()
+    assert loader.wait(5)
+    assert loader.ready
+    assert not loader.failed
+    assert loader.served is not None
+    assert loader.served.model == "the model"
+    assert seen == [loader.served]
+
+
+def test_integrity_failure_is_reported_without_a_second_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def load(alias: str) -> ServedModel:
+        raise ModelIntegrityError("digest mismatch")
+
+    with caplog.at_level(logging.ERROR):
+        loader = BackgroundLoader("m", load=load)
+        assert loader.wait(5)
+    assert loader.failed
+    assert not loader.ready
+    assert isinstance(loader.error, ModelIntegrityError)
+    assert not [r for r in caplog.records if r.exc_info]  # load_served_model logged it once
+
+
+def test_unexpected_failure_is_logged_with_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    def load(alias: str) -> ServedModel:
+        raise MemoryError("too big")
+
+    with caplog.at_level(logging.ERROR):
+        loader = BackgroundLoader("m", load=load)
+        assert loader.wait(5)
+    assert loader.failed
+    assert any("could not be loaded" in r.getMessage() and r.exc_info for r in caplog.records)
