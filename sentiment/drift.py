@@ -324,10 +324,13 @@ def save_histograms_png(reference: TextProfile, current: TextProfile, path: Path
     len_bins = np.unique(np.geomspace(low, max(top + 1, low * 2), 30).round())
     for profile, label, colour in ((reference, "reference", "tab:blue"),
                                    (current, "batch", "tab:orange")):
-        ax_len.hist(np.maximum(profile.lengths, 1), bins=len_bins, density=True, alpha=0.55,
+        # Shares per bin, not densities: log-width bins would make long texts look rare.
+        weights = np.full(profile.rows, 1 / max(profile.rows, 1))
+        ax_len.hist(np.maximum(profile.lengths, 1), bins=len_bins, weights=weights, alpha=0.55,
                     label=label, color=colour)
     ax_len.set_xscale("log")
     ax_len.set_xlabel("tokens per text (log scale)")
+    ax_len.set_ylabel("share of texts")
     ax_len.set_title("Text length")
     ax_len.legend()
     fig.tight_layout()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 ScoreFn = Callable[[list[str]], Sequence[float]]
+SETTLE_ROUNDS = 8  # loop iterations to wait at most for requests that are mid-parse
 
 
 @dataclass
@@ -50,13 +51,15 @@ class MicroBatcher:
         threads: int = 1,
         on_batch: Callable[[int, float], None] | None = None,
     ) -> None:
-        if max_batch_size < 1 or threads < 1:
-            raise ValueError("max_batch_size and threads must be positive")
+        if max_batch_size < 1 or threads < 0:
+            raise ValueError("max_batch_size must be positive and threads not negative")
         self._score = score
         self._max = max_batch_size
         self._threads = threads
         self._on_batch = on_batch
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sentiment-infer")
+        self._executor = (
+            ThreadPoolExecutor(threads, thread_name_prefix="sentiment-infer") if threads else None
+        )
         self._pending: deque[_Job] = deque()
         self._wake: asyncio.Event | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -70,7 +73,7 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         if self._dispatcher is None:
             self._wake = asyncio.Event()
-            self._slots = asyncio.Semaphore(self._threads)
+            self._slots = asyncio.Semaphore(max(1, self._threads))
             self._dispatcher = loop.create_task(self._dispatch(), name="sentiment-batcher")
         assert self._wake is not None
         job = _Job(texts, loop.create_future())
@@ -87,6 +90,7 @@ class MicroBatcher:
             while not pending:
                 self._wake.clear()
                 await self._wake.wait()
+            await self._settle()
             jobs = [pending.popleft()]
             size = len(jobs[0].texts)
             # Take whatever else is already waiting, never splitting a request.
@@ -97,6 +101,20 @@ class MicroBatcher:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
+    async def _settle(self) -> None:
+        """Let requests the event loop is already parsing reach :meth:`submit` first.
+
+        A request becomes a job only after several loop iterations (socket read, HTTP parse,
+        middleware); without this, a batch formed right after the previous model call holds
+        just the first request that got there.
+        """
+        pending = self._pending
+        for _ in range(SETTLE_ROUNDS):
+            before = len(pending)
+            await asyncio.sleep(0)
+            if len(pending) == before or sum(len(j.texts) for j in pending) >= self._max:
+                return
+
     async def _run(self, jobs: list[_Job]) -> None:
         assert self._slots is not None
         jobs = [job for job in jobs if not job.future.done()]  # callers that went away
@@ -106,8 +124,11 @@ class MicroBatcher:
             texts = [text for job in jobs for text in job.texts]
             start = time.perf_counter()
             try:
-                loop = asyncio.get_running_loop()
-                scores = await loop.run_in_executor(self._executor, self._score, texts)
+                if self._executor is None:  # on the loop thread: no GIL hand-offs
+                    scores = self._score(texts)
+                else:
+                    loop = asyncio.get_running_loop()
+                    scores = await loop.run_in_executor(self._executor, self._score, texts)
                 if len(scores) != len(texts):
                     raise RuntimeError(
                         f"model returned {len(scores)} scores for {len(texts)} texts"
@@ -137,4 +158,5 @@ class MicroBatcher:
             self._dispatcher = None
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)

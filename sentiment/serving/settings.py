@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ class ServiceSettings:
     timeout_s: float
     max_concurrency: int
     access_log: bool
+    untraced_paths: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ class ServingSettings:
             },
             "metrics": {"enabled": True},
             "logging": {"access": {"enabled": self.service.access_log}},
+            # OpenTelemetry matches these regexes against the full URL (scheme://host/path).
+            "tracing": {
+                "excluded_urls": [f"://[^/]*{re.escape(p)}$" for p in self.service.untraced_paths]
+            },
         }
 
 
@@ -119,6 +125,12 @@ class _Section:
         value = self._get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise self._fail(key, "a positive integer")
+        return value
+
+    def non_negative_int(self, key: str) -> int:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self._fail(key, "an integer >= 0")
         return value
 
     def number(self, key: str, *, low: float, high: float, low_open: bool = False) -> float:
@@ -172,10 +184,11 @@ def parse_settings(raw: Any, *, source: str = "<mapping>") -> ServingSettings:
         service=ServiceSettings(
             name=svc.text("name"),
             workers=svc.positive_int("workers"),
-            inference_threads=svc.positive_int("inference_threads"),
+            inference_threads=svc.non_negative_int("inference_threads"),
             timeout_s=svc.number("timeout_s", low=0, high=3600, low_open=True),
             max_concurrency=svc.positive_int("max_concurrency"),
             access_log=svc.flag("access_log"),
+            untraced_paths=svc.paths("untraced_paths"),
         ),
         model=ModelSettings(
             alias=mdl.text("alias"),

@@ -17,6 +17,7 @@ the ~1 min of server start and registration again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -26,6 +27,7 @@ import pytest
 from tests.aws.world import (
     BLANKED,
     BUCKET,
+    DATASET_KEY,
     ECR_REGISTRY,
     GATE,
     AwsWorld,
@@ -40,14 +42,16 @@ from tests.support.s3 import moto_s3
 @pytest.fixture(scope="package")
 def aws_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsWorld]:
     root = tmp_path_factory.mktemp("aws")
-    with (
-        moto_s3(root / "logs", buckets=(BUCKET,)) as s3,
-        mlflow_server(
-            root / "mlflow-server",
-            artifacts_destination=f"s3://{BUCKET}/mlflow",
-            env={**s3.env, "MLFLOW_S3_ENDPOINT_URL": s3.endpoint},
-        ) as mlflow,
-    ):
+    with contextlib.ExitStack() as servers:
+        s3 = servers.enter_context(moto_s3(root / "logs", buckets=(BUCKET,)))
+        mlflow_s3 = servers.enter_context(moto_s3(root / "logs", buckets=(BUCKET,)))
+        mlflow = servers.enter_context(
+            mlflow_server(
+                root / "mlflow-server",
+                artifacts_destination=f"s3://{BUCKET}/mlflow",
+                env={**mlflow_s3.env, "MLFLOW_S3_ENDPOINT_URL": mlflow_s3.endpoint},
+            )
+        )
         (root / "project").mkdir()
         sandbox = ProjectSandbox(
             root / "project",
@@ -60,21 +64,20 @@ def aws_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsWorld]:
             },
         )
         dataset = write_dataset(root / "data" / "reviews.csv", n_per_label=100)
-        data_uri = s3.upload(dataset, BUCKET, "datasets/reviews.csv")
-        config = sandbox.training_config(
-            "aws",
-            promotion=GATE,
-            data={"storage_options": s3.storage_options},
-        )
+        s3.upload(dataset, BUCKET, DATASET_KEY)
         world = AwsWorld(
             sandbox=sandbox,
             s3=s3,
+            mlflow_s3=mlflow_s3,
             mlflow=mlflow,
             bucket=BUCKET,
             stack_file=stack_with_local_orchestrator(root / "stacks" / "aws-local.yaml"),
-            training_config=config,
-            data_uri=data_uri,
+            training_config=sandbox.training_config(
+                "aws", promotion=GATE, data={"storage_options": s3.storage_options}
+            ),
+            dataset=dataset,
             registration="",
+            servers=servers,
             sets={
                 "AWS_BUCKET": BUCKET,
                 "MLFLOW_TRACKING_URI": mlflow.url,

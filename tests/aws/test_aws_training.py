@@ -20,7 +20,6 @@ from tests.aws.world import BUCKET, MODEL, AwsWorld
 from tests.support.cli import REPO_ROOT
 from tests.support.mlflow_server import logged_in
 from tests.support.processes import start_process, wait_until
-from tests.support.s3 import moto_s3
 
 pytestmark = pytest.mark.integration
 
@@ -41,12 +40,6 @@ def test_registration_creates_secrets_and_components(aws_world: AwsWorld) -> Non
         assert line in out
     # No secret value is ever printed.
     assert aws_world.mlflow.password not in out
-
-
-def test_second_registration_changes_nothing(aws_world: AwsWorld) -> None:
-    lines = aws_world.register().stdout.strip().splitlines()
-    assert lines, "register printed nothing"
-    assert all(line.startswith("unchanged") for line in lines), lines
 
 
 def test_the_tracking_server_requires_the_login(aws_world: AwsWorld) -> None:
@@ -77,8 +70,8 @@ def test_every_artifact_lands_in_the_bucket(first_aws_run: dict, aws_world: AwsW
     ):
         prefix = f"zenml/{step}/{artifact}/"
         assert any(k.startswith(prefix) and k.endswith(filename) for k in zenml_keys), prefix
-    # MLflow's artifacts go through the server to the same bucket.
-    mlflow_keys = aws_world.s3.keys(BUCKET, "mlflow/")
+    # MLflow's artifacts go through the server to its storage (see AwsWorld).
+    mlflow_keys = aws_world.mlflow_s3.keys(BUCKET, "mlflow/")
     run_id = first_aws_run["mlflow_run_id"]
     assert any(f"/{run_id}/artifacts/evaluation/roc_curve.png" in k for k in mlflow_keys)
     assert any(k.endswith("/artifacts/model.skops") for k in mlflow_keys)
@@ -119,47 +112,41 @@ def test_production_model_loads_back_by_alias(
 def test_s3_outage_mid_run_fails_clearly_and_keeps_the_alias(
     first_aws_run: dict, aws_world: AwsWorld, tmp_path: Path
 ) -> None:
-    """The artifact store's S3 dies as ``train_model`` starts: the run fails, says why,
-    and ``production`` still serves the first version.
+    """The artifact store's S3 server is killed (by PID) as ``train_model`` starts: the run
+    fails, says why, and ``production`` still serves the first version.
 
-    The doomed S3 is a second moto server the artifact store is pointed at for this run
-    (``S3_ENDPOINT_URL``); the MLflow server keeps its own, so the registry stays readable
-    and later tests keep a working world. The stack is pointed back afterwards.
+    The MLflow server keeps its own storage, so the registry stays readable; afterwards an
+    empty S3 comes back at the same endpoint so that later tests have a working world.
     """
     with logged_in(aws_world.mlflow) as client:
         versions_before = {v.version for v in client.search_model_versions(f"name='{MODEL}'")}
-    train = None
-    with moto_s3(tmp_path, buckets=(BUCKET,)) as doomed:
-        try:
-            moved = aws_world.register(S3_ENDPOINT_URL=doomed.endpoint).stdout
-            assert "updated artifact_store 'sentiment-s3-artifacts': client_kwargs" in moved
-            log = tmp_path / "train.log"
-            train = start_process(
-                [sys.executable, str(REPO_ROOT / "run.py"), *aws_world.train_args("--no-cache")],
-                log_path=log,
-                # One attempt per S3 call: botocore's default retries cost ~3.5 s per refused
-                # call, and a failing step makes dozens (logs, outputs). Same outcome, sooner.
-                env={**aws_world.sandbox.env, "AWS_MAX_ATTEMPTS": "1"},
-                cwd=REPO_ROOT,
-            )
-            wait_until(
-                lambda: "Step `train_model` has started" in log.read_text(errors="replace"),
-                timeout=600,
-                process=train,
-                what="train_model start",
-            )
-            os.kill(doomed.process.pid, signal.SIGKILL)
-            returncode = train.popen.wait(timeout=600)
-            output = log.read_text(errors="replace")
-        finally:
-            if train is not None:
-                train.stop()
-            aws_world.register()
+    log = tmp_path / "train.log"
+    train = start_process(
+        [sys.executable, str(REPO_ROOT / "run.py"), *aws_world.train_args("--no-cache")],
+        log_path=log,
+        # One attempt per S3 call: botocore's default retries cost ~3.5 s per refused call,
+        # and a failing step makes dozens (logs, outputs). Same outcome, sooner.
+        env={**aws_world.sandbox.env, "AWS_MAX_ATTEMPTS": "1"},
+        cwd=REPO_ROOT,
+    )
+    try:
+        wait_until(
+            lambda: "Step `train_model` has started" in log.read_text(errors="replace"),
+            timeout=600,
+            process=train,
+            what="train_model start",
+        )
+        os.kill(aws_world.s3.process.pid, signal.SIGKILL)
+        returncode = train.popen.wait(timeout=600)
+    finally:
+        train.stop()
+        aws_world.restart_s3()
+    output = log.read_text(errors="replace")
     assert returncode == 1, output[-4000:]
     error = output[output.rindex("error: the pipeline run failed") :]
     assert "in step train_model" in error, error
     assert "Could not connect to the endpoint URL" in error
-    assert doomed.endpoint in error
+    assert aws_world.s3.endpoint in error
     assert "Traceback" not in error
     with logged_in(aws_world.mlflow) as client:
         alias = client.get_model_version_by_alias(MODEL, "production")

@@ -5,6 +5,7 @@ Fixtures live in ``conftest.py``; this module holds what tests import (constants
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +14,11 @@ import yaml
 
 from tests.support.cli import REPO_ROOT, ProjectSandbox
 from tests.support.mlflow_server import MlflowServer
-from tests.support.s3 import S3Server
+from tests.support.s3 import S3Server, moto_s3
 
 BUCKET = "sentiment-mlops-test"
 MODEL = "sentiment-classifier"
+DATASET_KEY = "datasets/reviews.csv"
 # A well-formed ECR URI: ZenML validates the format; nothing ever connects to it here.
 ECR_REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 GATE = {"min_value": 0.7, "max_regression": 0.0}
@@ -50,16 +52,24 @@ def stack_with_local_orchestrator(dest: Path) -> Path:
 
 @dataclass
 class AwsWorld:
-    """Servers, the sandboxed project, and the registered stack that uses them."""
+    """Servers, the sandboxed project, and the registered stack that uses them.
+
+    Two S3 servers stand for the one bucket: ``s3`` behind the ZenML artifact store (and
+    the dataset), ``mlflow_s3`` behind the MLflow server's ``--artifacts-destination``. An
+    outage of the first (killed by PID) then leaves the registry's model files intact, and
+    :meth:`restart_s3` brings an empty one back at the same endpoint for later tests.
+    """
 
     sandbox: ProjectSandbox
     s3: S3Server
+    mlflow_s3: S3Server
     mlflow: MlflowServer
     bucket: str
     stack_file: Path
     training_config: Path
-    data_uri: str
+    dataset: Path
     registration: str  # output of the first `stack register`
+    servers: contextlib.ExitStack  # stops every server when the fixture ends
     sets: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -67,9 +77,22 @@ class AwsWorld:
         return self.mlflow.url
 
     @property
+    def data_uri(self) -> str:
+        return f"s3://{self.bucket}/{DATASET_KEY}"
+
+    @property
     def s3_env(self) -> dict[str, str]:
-        """Environment for a process that must reach the bucket on its own."""
-        return {**self.s3.env, "MLFLOW_S3_ENDPOINT_URL": self.s3.endpoint}
+        """Environment for a process that must reach the artifact store's S3 on its own."""
+        return {**self.s3.env, "AWS_ENDPOINT_URL_S3": self.s3.endpoint}
+
+    def restart_s3(self) -> None:
+        """After an outage: a fresh S3 at the artifact store's endpoint, bucket and dataset
+        included (the artifacts written before are gone, as after losing a bucket)."""
+        self.s3.process.stop()
+        self.s3 = self.servers.enter_context(
+            moto_s3(self.s3.process.log_path.parent, buckets=(self.bucket,), port=self.s3.port)
+        )
+        self.s3.upload(self.dataset, self.bucket, DATASET_KEY)
 
     def register(self, **overrides: str) -> subprocess.CompletedProcess[str]:
         """``stack register`` with the secrets' variables in its environment, and only there."""

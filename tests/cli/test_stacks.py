@@ -139,7 +139,7 @@ def test_local_stack_registers_idempotently(zenml_store: Path, clean_env: Any) -
 
 
 def test_aws_stack_registers_with_secrets_and_updates(
-    zenml_store: Path, mlflow_login: pytest.MonkeyPatch
+    zenml_store: Path, mlflow_login: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lines = register_stack(_aws(), prompt=None)
     assert "created secret 'sentiment_mlflow' (keys: password, username)" in lines
@@ -169,9 +169,21 @@ def test_aws_stack_registers_with_secrets_and_updates(
         "default_repository": "sentiment-pipelines",
     }
 
-    again = register_stack(_aws(), prompt=None)
-    assert [line for line in again if not line.startswith("skipped")] == [
-        line for line in again if line.startswith("unchanged")
+    # The command itself, a second time: every secret, component and the stack unchanged.
+    from cli import stacks
+
+    sets = [f"{key}={value}" for key, value in AWS_SETS.items()]
+    args = argparse.Namespace(stack_command="register", name="aws", set=sets, activate=False)
+    capsys.readouterr()
+    assert stacks.main(args) == 0
+    printed = [
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if line.split(" ")[0] in {"created", "updated", "unchanged", "skipped"}
+    ]
+    assert len(printed) == 9  # 2 secrets, 6 components, the stack
+    assert [line for line in printed if not line.startswith("skipped")] == [
+        line for line in printed if line.startswith("unchanged")
     ]
 
     # A new password in the environment updates the secret, and only that.

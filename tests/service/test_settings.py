@@ -42,6 +42,13 @@ def test_bentoml_config_carries_workers_traffic_and_metrics() -> None:
     assert config["traffic"] == {"timeout": 30.0, "max_concurrency": 256}
     assert config["metrics"] == {"enabled": True}
     assert config["logging"] == {"access": {"enabled": False}}
+    from opentelemetry.util.http import ExcludeList
+
+    untraced = ExcludeList(config["tracing"]["excluded_urls"])
+    assert untraced.url_disabled("http://127.0.0.1:3000/predict")
+    assert untraced.url_disabled("http://sentiment.example/metrics")
+    assert not untraced.url_disabled("http://127.0.0.1:3000/predict/other")
+    assert not untraced.url_disabled("http://127.0.0.1:3000/docs.json")
 
 
 def test_env_var_points_at_another_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

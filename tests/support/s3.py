@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.support.processes import RunningProcess, free_port, http_ok, running
 
@@ -52,6 +53,10 @@ class S3Server:
             "client_kwargs": {"endpoint_url": self.endpoint, "region_name": self.region},
         }
 
+    @property
+    def port(self) -> int:
+        return int(urlsplit(self.endpoint).port or 0)
+
     def client(self) -> Any:
         import boto3
 
@@ -86,11 +91,17 @@ class S3Server:
 
 
 @contextlib.contextmanager
-def moto_s3(log_dir: Path, *, buckets: tuple[str, ...] = ()) -> Iterator[S3Server]:
-    """Start moto on a free loopback port, create ``buckets``; stop it by PID on exit."""
+def moto_s3(
+    log_dir: Path, *, buckets: tuple[str, ...] = (), port: int | None = None
+) -> Iterator[S3Server]:
+    """Start moto on ``port`` (default: a free one), create ``buckets``; stop it by PID.
+
+    Passing the port of a server that was killed brings an (empty) S3 back at the same
+    endpoint, so that clients configured with it keep working.
+    """
     if not MOTO_SERVER.exists():
         raise RuntimeError(f"{MOTO_SERVER} missing: moto[server] is a dev dependency (uv sync)")
-    port = free_port()
+    port = port or free_port()
     endpoint = f"http://127.0.0.1:{port}"
     with running(
         [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
