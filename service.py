@@ -101,11 +101,11 @@ class SentimentClassifier:
     @bentoml.api(route=PREDICT_PATH)
     async def predict(self, texts: Texts) -> PredictResponse:
         """Classify review texts: label and P(positive) per text, in request order."""
-        served = self.loader.served
+        # A worker still loading lets the request wait (BentoML's timeout bounds it).
+        served = self.loader.served or await self.loader.wait_async()
         if served is None:
-            state = "failed to load" if self.loader.failed else "is still loading"
             return JSONResponse(  # type: ignore[return-value]  # BentoML sends it as is
-                {"error": f"the model {state}; retry shortly", "reason": "not_ready"},
+                {"error": "the model failed to load; retry shortly", "reason": "not_ready"},
                 status_code=503,
                 headers={"Retry-After": "5"},
             )

@@ -54,14 +54,15 @@ DEFAULT_PARAMS: dict[str, Any] = {
     },
 }
 
-# Types skops may instantiate when loading a saved model. Loading refuses anything else,
-# which is what makes a downloaded model file safe to open. Exact and minimal: the fitted
-# state of the custom stages is numpy arrays and plain Python values only.
+# Types skops may instantiate when loading a saved model, beyond those it trusts by default
+# (scikit-learn estimators such as Pipeline, numpy arrays, builtins). Loading refuses anything
+# else, which is what makes a downloaded model file safe to open. Exact and minimal: this is
+# what ``skops.io.get_untrusted_types`` reports for a fitted model (a test checks it), because
+# the fitted state of the custom stages is numpy arrays and plain Python values only.
 TRUSTED_TYPES: list[str] = [
     "sentiment.model.NBLogisticEnsemble",
     "sentiment.model.NgramCounter",
     "sentiment.text.TextNormalizer",
-    "sklearn.pipeline.Pipeline",
 ]
 
 _U64 = np.uint64
@@ -321,8 +322,14 @@ class NBLogisticEnsemble(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         weights = np.vstack([idf * ratio, idf]).astype(np.float32)
         coefs, intercepts = [], []
         for row, c in zip(weights, (self.nb_C, self.plain_C), strict=True):
+            # liblinear's dual solver visits samples in random order: seed it, or two fits
+            # of the same data differ in the 5th digit.
             lr = LogisticRegression(
-                C=float(c), solver="liblinear", dual=True, max_iter=int(self.max_iter)
+                C=float(c),
+                solver="liblinear",
+                dual=True,
+                max_iter=int(self.max_iter),
+                random_state=self.random_state,
             )
             lr.fit(_scaled_rows(tf, row), y01)
             coefs.append(lr.coef_.ravel())

@@ -152,6 +152,22 @@ class BackgroundLoader:
     def failed(self) -> bool:
         return self.error is not None
 
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    async def wait_async(self, poll_s: float = 0.05) -> ServedModel | None:
+        """The model once the load finished (``None`` if it failed), without blocking the loop.
+
+        With several workers, ``/readyz`` turns green as soon as one of them is ready, and a
+        request may reach another that is still loading: it waits here rather than fail.
+        """
+        import asyncio
+
+        while not self._done.is_set():
+            await asyncio.sleep(poll_s)
+        return self.served
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the load finished (either way); False on timeout."""
         return self._done.wait(timeout)

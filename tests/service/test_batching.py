@@ -133,3 +133,21 @@ def test_wrong_number_of_scores_is_an_error_not_a_misalignment() -> None:
 def test_invalid_configuration() -> None:
     with pytest.raises(ValueError, match="positive"):
         MicroBatcher(lambda t: [], max_batch_size=0)
+
+
+def test_zero_threads_scores_on_the_event_loop_thread() -> None:
+    threads: list[str] = []
+
+    def score(texts: list[str]) -> list[float]:
+        threads.append(threading.current_thread().name)
+        return [0.5] * len(texts)
+
+    async def scenario() -> list[list[float]]:
+        batcher = MicroBatcher(score, max_batch_size=8, threads=0)
+        try:
+            return list(await asyncio.gather(*(batcher.submit(["a", "b"]) for _ in range(3))))
+        finally:
+            await batcher.close()
+
+    assert run(scenario()) == [[0.5, 0.5]] * 3
+    assert threads == [threading.main_thread().name]  # one call for all three: settled batch

@@ -61,3 +61,44 @@ def test_unexpected_failure_is_logged_with_its_traceback(caplog: pytest.LogCaptu
         assert loader.wait(5)
     assert loader.failed
     assert any("could not be loaded" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_requests_can_wait_for_a_loading_model_without_blocking_the_loop() -> None:
+    import asyncio
+
+    gate = threading.Event()
+
+    def load(alias: str) -> ServedModel:
+        assert gate.wait(5)
+        return ServedModel(ref=REF, model="m")
+
+    async def scenario() -> tuple[ServedModel | None, int]:
+        loader = BackgroundLoader("m", load=load)
+        ticks = 0
+
+        async def ticker() -> None:  # proves the event loop keeps running meanwhile
+            nonlocal ticks
+            while not loader.done:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        tick = asyncio.ensure_future(ticker())
+        asyncio.get_running_loop().call_later(0.2, gate.set)
+        served = await loader.wait_async(poll_s=0.01)
+        await tick
+        return served, ticks
+
+    served, ticks = asyncio.run(asyncio.wait_for(scenario(), 10))
+    assert served is not None
+    assert served.model == "m"
+    assert ticks >= 5
+
+
+def test_waiting_on_a_failed_load_returns_none() -> None:
+    import asyncio
+
+    def load(alias: str) -> ServedModel:
+        raise ModelIntegrityError("bad")
+
+    loader = BackgroundLoader("m", load=load)
+    assert asyncio.run(asyncio.wait_for(loader.wait_async(poll_s=0.01), 5)) is None

@@ -54,6 +54,7 @@ class ProjectSandbox:
         proc = subprocess.run(
             [sys.executable, str(REPO_ROOT / "run.py"), *args],
             cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,  # a missing secret must fail, not wait on a prompt
             env=self.env,
             text=True,
             capture_output=True,
