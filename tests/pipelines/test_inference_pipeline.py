@@ -185,7 +185,9 @@ def _zenml_artifact(sandbox: ProjectSandbox, run_id: str, step: str, output: str
         "out = out[0] if isinstance(out, list) else out\n"
         "sys.stdout.write(str(out.load()))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], env=sandbox.env, cwd=REPO_ROOT,
+    # Not from the repo root: its .zen (made by `make setup`) names the developer's active
+    # stack, which this sandbox's store does not have.
+    proc = subprocess.run([sys.executable, "-c", code], env=sandbox.env, cwd=sandbox.root,
                           text=True, capture_output=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout

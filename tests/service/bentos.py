@@ -1,4 +1,4 @@
-"""What the service fixtures hand out, and the helpers that build it (see conftest.py)."""
+"""What the service fixtures hand out, and the helpers that build it (see fixtures.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,13 @@ SERVING_CONFIG = REPO_ROOT / "configs" / "serving.yaml"
 MODEL_VERSION = "3"
 BENTOML = str(Path(sys.executable).with_name("bentoml"))
 SERVER_START_TIMEOUT = 120.0  # two workers each importing sklearn on a busy 2-core machine
+
+
+# One request that proves a served image of this Bento works (for tests/containers'
+# BentoUnderTest: smoke_path, smoke_payload and a subset of the expected JSON answer).
+SMOKE_PATH = "/predict"
+SMOKE_PAYLOAD: dict[str, Any] = {"texts": ["a wonderful film, i loved every minute"]}
+SMOKE_EXPECT: dict[str, Any] = {"model_version": MODEL_VERSION}
 
 
 @dataclass(frozen=True)

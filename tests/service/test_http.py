@@ -1,6 +1,6 @@
 """The served Bento over real HTTP: predictions, training/serving parity, health, bad input.
 
-One ``bentoml serve`` (2 workers, the shipped config) for the whole module: see conftest.py.
+One ``bentoml serve`` (2 workers, the shipped config) for the whole module: see fixtures.py.
 """
 
 from __future__ import annotations

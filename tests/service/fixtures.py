@@ -1,5 +1,9 @@
 """Fixtures for the service tests, reusable by the container and Prometheus tests.
 
+They live in this plugin module, registered suite-wide by ``pytest_plugins`` in
+tests/conftest.py, so tests/containers and tests/monitoring serve the same Bento (a conftest
+re-export as well would set every session fixture up twice).
+
 Contract (all session-scoped, all real, nothing mocked):
 
 - ``service_model`` -> :class:`ServiceModel`: a tiny model trained on synthetic reviews with
