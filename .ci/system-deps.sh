@@ -26,12 +26,25 @@ PACKAGES=(
   docker-registry    # a real registry on 127.0.0.1 for push_image tests
   # Monitoring (tests/monitoring): a real Prometheus scraping the service.
   prometheus
-  # Dashboard/browser checks.
+  # Dashboard/browser checks (Debian names; see BROWSER_PACKAGES below for Ubuntu).
   chromium
   chromium-driver
   fonts-liberation
   # --- add further packages below this line (keep one per line, with a comment) ---
 )
+
+# Ubuntu ships Chromium only as a snap (its apt packages are snap wrappers, unusable in CI):
+# there the tests use the preinstalled Google Chrome and its chromedriver
+# (tests/support/chromium.py CHROME_ALTERNATIVES), so the Debian browser packages are dropped.
+if grep -qs '^ID=ubuntu' /etc/os-release; then
+  kept=()
+  for pkg in "${PACKAGES[@]}"; do
+    [[ $pkg == chromium || $pkg == chromium-driver ]] || kept+=("$pkg")
+  done
+  PACKAGES=("${kept[@]}")
+  command -v google-chrome >/dev/null && command -v chromedriver >/dev/null \
+    || echo "system-deps: warning: no google-chrome/chromedriver; the browser test will fail" >&2
+fi
 
 if [[ $(id -u) -ne 0 ]]; then
   SUDO=sudo

@@ -19,7 +19,7 @@ from zenml import pipeline, step
 
 from cli import dashboard
 from tests.support.binaries import require_binary
-from tests.support.chromium import Browser, browser
+from tests.support.chromium import CHROME_ALTERNATIVES, Browser, browser
 from tests.support.processes import free_port
 
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "test-output" / "dashboard"
@@ -95,7 +95,11 @@ def test_out_of_range_port_is_rejected(
 def test_dashboard_shows_latest_run_dag(
     zenml_store: Path, dashboard_cleanup: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    require_binary("chromium", why="apt-get install -y chromium fonts-liberation")
+    require_binary(
+        "chromium",
+        why="apt-get install -y chromium fonts-liberation",
+        alternatives=CHROME_ALTERNATIVES,
+    )
     require_binary("chromedriver", why="apt-get install -y chromium-driver")
     port = free_port()
     # Empty store: the command still starts the server and prints the dashboard root.

@@ -13,11 +13,13 @@ import shutil
 import pytest
 
 
-def require_binary(name: str, *, why: str = "") -> str:
-    """Return the absolute path of ``name`` or skip (locally) / fail (under CI=true)."""
-    path = shutil.which(name)
-    if path:
-        return path
+def require_binary(name: str, *, why: str = "", alternatives: tuple[str, ...] = ()) -> str:
+    """Return the absolute path of ``name`` (else of the first of ``alternatives`` found, e.g.
+    Google Chrome where Chromium is a snap) or skip (locally) / fail (under CI=true)."""
+    for candidate in (name, *alternatives):
+        path = shutil.which(candidate)
+        if path:
+            return path
     reason = f"system binary {name!r} not found on PATH" + (f" ({why})" if why else "")
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{reason}; .ci/run must install it", pytrace=False)

@@ -45,6 +45,9 @@ CHROMIUM_FLAGS: tuple[str, ...] = (
 
 # An element reference in W3C WebDriver JSON.
 _ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf"
+# Where Chromium is only a snap (Ubuntu, GitHub's runners), the preinstalled Google Chrome
+# speaks the same DevTools/WebDriver protocol; chromedriver must match its major version.
+CHROME_ALTERNATIVES = ("chromium-browser", "google-chrome", "google-chrome-stable")
 
 
 class WebDriverError(RuntimeError):
@@ -204,7 +207,11 @@ def browser(
     Skips (locally) or fails (under CI=true) when chromium/chromedriver are missing.
     ``log_dir`` receives chromedriver's log, shown in errors when the driver dies.
     """
-    chromium = require_binary("chromium", why="apt-get install -y chromium fonts-liberation")
+    chromium = require_binary(
+        "chromium",
+        why="apt-get install -y chromium fonts-liberation",
+        alternatives=CHROME_ALTERNATIVES,
+    )
     chromedriver = require_binary("chromedriver", why="apt-get install -y chromium-driver")
     port = free_port()
     driver = start_process(
