@@ -197,7 +197,19 @@ class TextNormalizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
 
 def _as_text_list(texts: Iterable[str]) -> list[object]:
-    """Accept any iterable of texts but refuse a bare string (it would iterate characters)."""
+    """Accept any iterable of texts but refuse a bare string (it would iterate characters).
+
+    A one-column DataFrame counts as its column: MLflow's pyfunc flavour (``mlflow models
+    serve``, the registry's serving-input-example check) hands the model a DataFrame, and
+    iterating one yields its column names, not its rows.
+    """
     if isinstance(texts, str):
         raise TypeError("expected an iterable of review texts, got a single str")
+    columns = getattr(texts, "columns", None)
+    if columns is not None:
+        if len(columns) != 1:
+            raise TypeError(
+                f"expected one column of review texts, got a DataFrame with {len(columns)}"
+            )
+        return list(texts.iloc[:, 0])  # type: ignore[attr-defined]
     return list(texts)

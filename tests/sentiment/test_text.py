@@ -109,6 +109,16 @@ def test_normalizer_refuses_non_text_and_a_bare_string() -> None:
         TextNormalizer().transform("a whole review")
 
 
+def test_normalizer_reads_a_one_column_dataframe_as_its_rows() -> None:
+    """MLflow's pyfunc flavour passes a DataFrame (serving input example, `models serve`)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({0: ["A fine film", "not good"]})
+    assert TextNormalizer().transform(frame) == TextNormalizer().transform(frame[0].tolist())
+    with pytest.raises(TypeError, match="one column of review texts"):
+        TextNormalizer().transform(pd.DataFrame({"a": ["x"], "b": ["y"]}))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
