@@ -86,7 +86,7 @@ def token_hash(token: str) -> int:
 def _mix(z: np.ndarray) -> np.ndarray:
     z = (z ^ (z >> _U64(30))) * _MIX_1
     z = (z ^ (z >> _U64(27))) * _MIX_2
-    return z ^ (z >> _U64(31))  # type: ignore[no-any-return]
+    return z ^ (z >> _U64(31))
 
 
 def ngram_hashes(
@@ -122,7 +122,7 @@ def ngram_hashes(
     return np.concatenate(out_docs), np.concatenate(out_hashes), len(token_lists)
 
 
-class NgramCounter(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class NgramCounter(TransformerMixin, BaseEstimator):
     """Word n-gram counts over a document-frequency-pruned vocabulary of 64-bit hashes.
 
     Like ``CountVectorizer(ngram_range, min_df, max_features)`` on pre-tokenised text, but the
@@ -146,7 +146,9 @@ class NgramCounter(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def _range(self) -> tuple[int, int]:
         lo, hi = (int(v) for v in self.ngram_range)
         if not 1 <= lo <= hi:
-            raise ValueError(f"ngram_range must be [lo, hi] with 1 <= lo <= hi, got {self.ngram_range}")
+            raise ValueError(
+                f"ngram_range must be [lo, hi] with 1 <= lo <= hi, got {self.ngram_range}"
+            )
         return lo, hi
 
     def _batches(self, docs: Iterable[str]) -> Iterable[tuple[np.ndarray, np.ndarray, int]]:
@@ -235,10 +237,10 @@ class NgramCounter(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         # The bucket table is derived from the vocabulary: rebuilt on first use, never saved.
         state = super().__getstate__()
         state.pop("_bucket_table", None)
-        return state  # type: ignore[no-any-return]
+        return state
 
 
-class NBLogisticEnsemble(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class NBLogisticEnsemble(ClassifierMixin, BaseEstimator):
     """NB-weighted and plain logistic regression on TF-IDF rows, stacked and calibrated.
 
     - member "nb": columns scaled by idf * naive-Bayes log-count ratio ``r`` (computed on
@@ -360,7 +362,7 @@ class NBLogisticEnsemble(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return self._member_scores(self._tf(X), self.column_weights_, self.coef_, self.intercept_)
 
     def decision_function(self, X: sp.spmatrix) -> np.ndarray:
-        return self.member_scores(X) @ self.stack_coef_ + self.stack_intercept_  # type: ignore[no-any-return]
+        return self.member_scores(X) @ self.stack_coef_ + self.stack_intercept_
 
     def predict_proba(self, X: sp.spmatrix) -> np.ndarray:
         z = np.clip(self.decision_function(X), -500, 500)
@@ -368,14 +370,14 @@ class NBLogisticEnsemble(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: sp.spmatrix) -> np.ndarray:
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]  # type: ignore[no-any-return]
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
 
 
 def _scaled_rows(tf: sp.csr_matrix, column_weights: np.ndarray) -> sp.csr_matrix:
     """``tf`` with columns scaled by ``column_weights`` and rows L2-normalised (new matrix)."""
     out = tf.copy()
     out.data *= column_weights[out.indices]
-    return normalize(out, norm="l2", copy=False)  # type: ignore[no-any-return]
+    return normalize(out, norm="l2", copy=False)
 
 
 def _as_docs(docs: Iterable[str]) -> list[str]:

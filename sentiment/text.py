@@ -69,7 +69,7 @@ def stem(token: str) -> str:
     text, and Snowball costs ~10 us a call. The bound keeps a long-running service from
     growing without limit on adversarial input.
     """
-    return _stemmer().stem(token)  # type: ignore[attr-defined,no-any-return]
+    return _stemmer().stem(token)  # type: ignore[attr-defined]
 
 
 def tokenize(text: str, *, lowercase: bool = True) -> list[str]:
@@ -132,15 +132,13 @@ def normalize(
     keep_punctuation: Iterable[str] = ("!", "?"),
 ) -> str:
     """Normalise one review to a space-joined token string (see :class:`TextNormalizer`)."""
-    tokens = mark_negation(
-        tokenize(text, lowercase=lowercase), negation_scope, keep_punctuation
-    )
+    tokens = mark_negation(tokenize(text, lowercase=lowercase), negation_scope, keep_punctuation)
     if stemming:
         tokens = [_stem_marked(t) for t in tokens]
     return " ".join(tokens)
 
 
-class TextNormalizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class TextNormalizer(TransformerMixin, BaseEstimator):
     """scikit-learn stage wrapping :func:`normalize` so the saved model accepts raw text.
 
     It is stateless (``fit`` learns nothing) and holds only plain parameters, so skops can
