@@ -15,6 +15,8 @@ from cli.project import CONFIGS_DIR, REPO_ROOT
 
 TARGETS = ("local", "container", "kubernetes")
 BENTO_NAME = "sentiment-classifier"
+# The orchestrator of the release stacks (see release_stack).
+RELEASE_ORCHESTRATOR = "sentiment-release-orchestrator"
 
 
 def _config(path: Path) -> dict[str, Any]:
@@ -27,8 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", default="local", help="stack whose registry holds the model")
     parser.add_argument("--config", type=Path, default=CONFIGS_DIR / "deployment.yaml")
     parser.add_argument("--port", type=int, help="host port (local and container targets)")
-    parser.add_argument("--backend", choices=("docker", "podman", "buildah"),
-                        help="image builder (overrides container.backend)")
+    parser.add_argument(
+        "--backend",
+        choices=("docker", "podman", "buildah"),
+        help="image builder (overrides container.backend)",
+    )
     parser.add_argument("--image-registry", help="registry to push to (kubernetes target)")
 
 
@@ -45,6 +50,9 @@ def main(args: argparse.Namespace) -> int:
     if args.port:
         container["host_port"] = args.port
     ensure_stack(args.stack)
+    note = release_stack()
+    if note:
+        print(note)
     tracker = Client().active_stack.experiment_tracker
     if tracker is None:
         print(f"error: stack {args.stack!r} has no MLflow tracker/registry", file=sys.stderr)
@@ -52,26 +60,80 @@ def main(args: argparse.Namespace) -> int:
     pipeline = deployment_pipeline.with_options(
         steps={name: {"experiment_tracker": tracker.name} for name in TRACKED_STEPS},
     )
-    run = pipeline(target=args.target, container=container, image_registry=args.image_registry,
-                   **params)
+    run = pipeline(
+        target=args.target, container=container, image_registry=args.image_registry, **params
+    )
     run = Client().get_pipeline_run(run.id)
     outputs = run.steps["package_bento"].outputs
     bento_tag = _load(outputs["bento_tag"])
     version = _load(outputs["model_version"])
-    print(f"\nBento {bento_tag} serves {params['registered_model_name']} v{version} "
-          f"('{params['alias']}').")
+    print(
+        f"\nBento {bento_tag} serves {params['registered_model_name']} v{version} "
+        f"('{params['alias']}')."
+    )
     port = args.port or 3000
     if args.target == "local":
         home = os.environ.get("BENTOML_HOME")
         prefix = f"BENTOML_HOME={shlex.quote(home)} " if home else ""
-        print(f"Serve it with:\n  {prefix}bentoml serve {bento_tag} --port {port}\n"
-              f"or: python run.py serve --port {port}")
+        print(
+            f"Serve it with:\n  {prefix}bentoml serve {bento_tag} --port {port}\n"
+            f"or: python run.py serve --port {port}"
+        )
     elif args.target == "container":
-        print(f"Container running at {_load(run.steps['start_container'].outputs['service_url'])}"
-              f"\nStop it with: python run.py undeploy --target container")
+        print(
+            f"Container running at {_load(run.steps['start_container'].outputs['service_url'])}"
+            f"\nStop it with: python run.py undeploy --target container"
+        )
     else:
         print(f"Rolled out: {_load(run.steps['rollout_kubernetes'].outputs['rollout'])}")
     return 0
+
+
+def release_stack() -> str | None:
+    """Run the deployment pipeline here, on the active stack's components but a local
+    orchestrator; returns what was done, or None when the stack already orchestrates locally.
+
+    Why: its steps build the image (docker/podman/buildah), push it and call kubectl with the
+    deployer's kubeconfig. On the `aws` stack's Kubernetes orchestrator each step would run
+    in a pod that has none of these. Training stays on EKS; the release runs where `deploy`
+    runs (a laptop or the CD runner), still reading the model from the stack's registry and
+    writing its artifacts to the stack's S3 store. The sibling stack ``<stack>-release`` is
+    created or updated idempotently, and used by ID like every stack here.
+    """
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+
+    client = Client()
+    stack = client.active_stack_model
+    orchestrators = stack.components.get(StackComponentType.ORCHESTRATOR, [])
+    if all(o.flavor_name == "local" for o in orchestrators):
+        return None
+    try:
+        local = client.get_stack_component(
+            StackComponentType.ORCHESTRATOR, RELEASE_ORCHESTRATOR, allow_name_prefix_match=False
+        )
+    except KeyError:
+        local = client.create_stack_component(
+            RELEASE_ORCHESTRATOR, "local", StackComponentType.ORCHESTRATOR, {}
+        )
+    components: dict[StackComponentType, Any] = {
+        kind: [c.id for c in found] for kind, found in stack.components.items() if found
+    }
+    components[StackComponentType.ORCHESTRATOR] = [local.id]
+    name = f"{stack.name}-release"
+    try:
+        current = client.get_stack(name, allow_name_prefix_match=False)
+    except KeyError:
+        current = client.create_stack(name, components=components)
+    else:
+        have = {kind: [c.id for c in found] for kind, found in current.components.items()}
+        if have != components:
+            current = client.update_stack(current.id, component_updates=components)
+    os.environ["ZENML_ACTIVE_STACK_ID"] = str(current.id)
+    return (
+        f"release steps run here, not on {orchestrators[0].flavor_name!r} pods: stack "
+        f"{name!r} (= {stack.name!r} with a local orchestrator)"
+    )
 
 
 def _load(outputs: Any) -> Any:
@@ -117,8 +179,12 @@ def undeploy_main(args: argparse.Namespace) -> int:
 
     k8s = params["kubernetes"]
     # Deletion goes by object names; the image tag in the rendered manifests is irrelevant.
-    manifests = render_manifests(Path(k8s["overlay"]), image=f"{settings.image_name}:undeploy",
-                                 model_version="undeploy", namespace=k8s["namespace"])
+    manifests = render_manifests(
+        Path(k8s["overlay"]),
+        image=f"{settings.image_name}:undeploy",
+        model_version="undeploy",
+        namespace=k8s["namespace"],
+    )
     for line in undeploy(manifests, namespace=k8s["namespace"]):
         print(line)
     return 0
