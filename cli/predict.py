@@ -85,8 +85,10 @@ def _ensure_experiment(stack_name: str, tracking_uri: str, experiment: str) -> N
     root, as ``run.py stack register`` does for training (else MLflow writes ./mlruns)."""
     from cli.stacks import ensure_local_mlflow, load_stack_spec, stack_file
 
+    if not tracking_uri.startswith("sqlite:"):
+        return  # a tracking server creates experiments itself (and the file may need values)
     root = load_stack_spec(stack_file(stack_name)).extras.get("mlflow_artifact_root")
-    if root and tracking_uri.startswith("sqlite:"):
+    if root:
         ensure_local_mlflow(tracking_uri, Path(root), experiments=(experiment,))
 
 
