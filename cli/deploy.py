@@ -157,12 +157,19 @@ def serve_main(args: argparse.Namespace) -> int:
 
 
 def add_undeploy_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", choices=("container", "kubernetes"), required=True)
+    parser.add_argument("--target", choices=TARGETS, required=True)
     parser.add_argument("--config", type=Path, default=CONFIGS_DIR / "deployment.yaml")
     parser.add_argument("--backend", choices=("docker", "podman", "buildah"))
 
 
 def undeploy_main(args: argparse.Namespace) -> int:
+    if args.target == "local":
+        # deploy --target local only builds the Bento; `run.py serve` runs in the foreground.
+        print(
+            "nothing to stop: deploy --target local starts no server "
+            "(stop `python run.py serve` or `bentoml serve` with Ctrl-C)"
+        )
+        return 0
     from sentiment.containers import ContainerSettings, stop_container
     from steps.deployment.release import CONTAINER_NAME
 

@@ -2,7 +2,8 @@
 
 Ordered like an operator's day: register the stack (secrets from the environment), train
 from an ``s3://`` dataset, find every artifact in the bucket and the promoted model on the
-server, then lose S3 in the middle of a run and check nothing was promoted.
+server, serve it from a Bento, then lose S3 in the middle of a run and check nothing was
+promoted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 from tests.aws.world import BUCKET, MODEL, AwsWorld
 from tests.support.cli import REPO_ROOT
+from tests.support.deployed import deploy_and_serve
 from tests.support.mlflow_server import logged_in
 from tests.support.processes import start_process, wait_until
 
@@ -107,6 +109,17 @@ def test_production_model_loads_back_by_alias(
     scores = model.predict_proba(texts)[:, 1]
     assert scores[0] > 0.5 > scores[1]
     assert list(verified.predict_proba(texts)[:, 1]) == pytest.approx(list(scores))
+
+
+def test_production_model_is_served_by_the_bento(
+    first_aws_run: dict, aws_world: AwsWorld
+) -> None:
+    """``deploy --target local`` on the stack: the Bento is built from the server's registry
+    (release artifacts in S3) and ``bentoml serve`` answers with the promoted version."""
+    version = first_aws_run["model_version"]
+    body = deploy_and_serve(aws_world.sandbox, version, "--stack", str(aws_world.stack_file))
+    assert body["model_version"] == version
+    assert [p["label"] for p in body["predictions"]] == ["positive", "negative"]
 
 
 def test_s3_outage_mid_run_fails_clearly_and_keeps_the_alias(
