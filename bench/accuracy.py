@@ -211,8 +211,10 @@ def print_table(results: Sequence[Result], n_train: int, n_test: int) -> None:
         ("load s", lambda r: f"{r.load_s:.2f}"),
         ("reviews/s, 1 core (median)", lambda r: f"{r.reviews_per_s:,.0f}"),
     ]
-    print(f"\ntrain {n_train} reviews, test {n_test} reviews; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"\ntrain {n_train} reviews, test {n_test} reviews; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     width = max(len(label) for label, _ in rows) + 2
     header = "".join(f"{r.name:>14}" for r in results)
     print(f"{'':<{width}}{header}")

@@ -57,9 +57,7 @@ def start_dashboard(port: int | None = None, timeout: int = DEFAULT_START_TIMEOU
     deployer = LocalServerDeployer()
     server = deployer.deploy_server(LocalServerDeploymentConfig(**attrs), timeout=timeout)
     if not (server.status and server.status.url):
-        raise RuntimeError(
-            "the local ZenML server did not come up; see its log with `zenml logs`"
-        )
+        raise RuntimeError("the local ZenML server did not come up; see its log with `zenml logs`")
     deployer.connect_to_server()
 
     runs = Client().list_pipeline_runs(sort_by="desc:created", size=1)

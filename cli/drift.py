@@ -13,8 +13,10 @@ from cli.predict import DRIFT_EXIT_CODE, add_common_arguments, run_inference
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    parser.epilog = (f"Exit status: 0 no drift, {DRIFT_EXIT_CODE} drift detected (after "
-                     "retraining, when configured), 1 bad input or failed run.")
+    parser.epilog = (
+        f"Exit status: 0 no drift, {DRIFT_EXIT_CODE} drift detected (after "
+        "retraining, when configured), 1 bad input or failed run."
+    )
 
 
 def main(args: argparse.Namespace) -> int:

@@ -24,24 +24,45 @@ DRIFT_EXIT_CODE = 3
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", required=True, metavar="PATH_OR_URI",
-                        help="CSV/Parquet file of texts (.csv, .csv.gz, .parquet), local or s3://")
+    parser.add_argument(
+        "--input",
+        required=True,
+        metavar="PATH_OR_URI",
+        help="CSV/Parquet file of texts (.csv, .csv.gz, .parquet), local or s3://",
+    )
     parser.add_argument("--stack", default="local", help="stack to run on (stacks/NAME.yaml)")
-    parser.add_argument("--model-version", help="registered version to use (default: the "
-                        "version holding the configured alias, 'production')")
-    parser.add_argument("--config", type=Path, default=CONFIGS_DIR / "inference.yaml",
-                        help="run configuration (default: configs/inference.yaml)")
-    parser.add_argument("--reference-data", help="training data for the drift reference "
-                        "(default: $SENTIMENT_DATA, the config, then the model's training data)")
-    parser.add_argument("--retrain-data", help="labelled data to retrain on when drift is "
-                        "detected (turns drift.retrain on for this run)")
+    parser.add_argument(
+        "--model-version",
+        help="registered version to use (default: the "
+        "version holding the configured alias, 'production')",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=CONFIGS_DIR / "inference.yaml",
+        help="run configuration (default: configs/inference.yaml)",
+    )
+    parser.add_argument(
+        "--reference-data",
+        help="training data for the drift reference "
+        "(default: $SENTIMENT_DATA, the config, then the model's training data)",
+    )
+    parser.add_argument(
+        "--retrain-data",
+        help="labelled data to retrain on when drift is "
+        "detected (turns drift.retrain on for this run)",
+    )
     parser.add_argument("--summary-json", type=Path, help="write the run summary here")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    parser.add_argument("--output", required=True, metavar="PATH_OR_URI",
-                        help="where to write the predictions (.csv, .csv.gz or .parquet)")
+    parser.add_argument(
+        "--output",
+        required=True,
+        metavar="PATH_OR_URI",
+        help="where to write the predictions (.csv, .csv.gz or .parquet)",
+    )
     parser.add_argument("--no-drift", action="store_true", help="skip the drift check")
 
 
@@ -100,8 +121,9 @@ def format_batch(summary: dict[str, Any]) -> str:
         f"{summary['model_name']} v{summary['model_version']} "
         f"({summary['rows_per_second']:,.0f} rows/s): {counts['positive']:,} positive, "
         f"{counts['negative']:,} negative",
-        f"Predictions: {summary['output']}" if summary["output"] else
-        "Predictions: not written (drift check only)",
+        f"Predictions: {summary['output']}"
+        if summary["output"]
+        else "Predictions: not written (drift check only)",
     ]
     return "\n".join(lines)
 
@@ -111,9 +133,11 @@ def format_drift(report: dict[str, Any]) -> str:
     for name, check in report["checks"].items():
         mark = "DRIFT" if check["drifted"] else "ok   "
         p = f"  p={check['p_value']:.2g}" if check.get("p_value") is not None else ""
-        lines.append(f"  {mark} {name:15s} {check['statistic']:8.4f} (threshold "
-                     f"{check['threshold']:g}){p}  batch {check['current']:.4g}, reference "
-                     f"{check['reference']:.4g}")
+        lines.append(
+            f"  {mark} {name:15s} {check['statistic']:8.4f} (threshold "
+            f"{check['threshold']:g}){p}  batch {check['current']:.4g}, reference "
+            f"{check['reference']:.4g}"
+        )
     return "\n".join(lines)
 
 
@@ -125,20 +149,29 @@ def retrain(stack: str, settings: RetrainSettings) -> dict[str, Any]:
         summary_path = Path(tmp) / "retrain.json"
         config = Path(settings.config)
         args = argparse.Namespace(
-            stack=stack, config=config if config.is_absolute() else REPO_ROOT / config,
-            data=settings.data, summary_json=summary_path, no_cache=False,
+            stack=stack,
+            config=config if config.is_absolute() else REPO_ROOT / config,
+            data=settings.data,
+            summary_json=summary_path,
+            no_cache=False,
         )
         code = train.main(args)
         if code != 0 or not summary_path.is_file():
             return {"ran": True, "succeeded": False, "exit_code": code, "promoted": False}
         result = json.loads(summary_path.read_text())
-    return {"ran": True, "succeeded": True, "promoted": result["promoted"],
-            "model_version": result["model_version"], "reason": result["reason"],
-            "summary": result}
+    return {
+        "ran": True,
+        "succeeded": True,
+        "promoted": result["promoted"],
+        "model_version": result["model_version"],
+        "reason": result["reason"],
+        "summary": result,
+    }
 
 
-def run_inference(args: argparse.Namespace, *, output: str | None,
-                  check_drift: bool | None) -> tuple[int, dict[str, Any] | None]:
+def run_inference(
+    args: argparse.Namespace, *, output: str | None, check_drift: bool | None
+) -> tuple[int, dict[str, Any] | None]:
     """Run the inference pipeline as the CLI flags say; (exit code, summary)."""
     from sentiment.batch import BatchInputError, BatchSpec, ModelNotFoundError, input_columns
     from sentiment.data import DataLoadError
@@ -155,8 +188,10 @@ def run_inference(args: argparse.Namespace, *, output: str | None,
         if args.retrain_data:
             retrain_settings = RetrainSettings(True, args.retrain_data, retrain_settings.config)
         if retrain_settings.enabled and not retrain_settings.data:
-            raise ValueError("drift.retrain.enabled is true but drift.retrain.data is not set; "
-                             "name the labelled data to retrain on (or pass --retrain-data)")
+            raise ValueError(
+                "drift.retrain.enabled is true but drift.retrain.data is not set; "
+                "name the labelled data to retrain on (or pass --retrain-data)"
+            )
         # Fail in a second on a wrong path or column, before the orchestrator starts.
         input_columns(args.input, BatchSpec.from_mapping(params.get("batch")))
     except (BatchInputError, ValueError) as exc:
@@ -173,8 +208,11 @@ def run_inference(args: argparse.Namespace, *, output: str | None,
             print(line)
     tracker = Client().active_stack.experiment_tracker
     if tracker is None:
-        print(f"error: stack {args.stack!r} has no experiment tracker; the model registry "
-              "is in MLflow", file=sys.stderr)
+        print(
+            f"error: stack {args.stack!r} has no experiment tracker; the model registry "
+            "is in MLflow",
+            file=sys.stderr,
+        )
         return 2, None
     _ensure_experiment(args.stack, tracker.get_tracking_uri(), PIPELINE_NAME)
     pipeline = inference_pipeline.with_options(
@@ -183,8 +221,13 @@ def run_inference(args: argparse.Namespace, *, output: str | None,
     )
     reference = args.reference_data or os.environ.get("SENTIMENT_DATA") or None
     try:
-        run = pipeline(input_uri=args.input, output_uri=output, model_version=args.model_version,
-                       reference_source=reference, check_drift=check_drift)
+        run = pipeline(
+            input_uri=args.input,
+            output_uri=output,
+            model_version=args.model_version,
+            reference_source=reference,
+            check_drift=check_drift,
+        )
     except user_errors as exc:
         print(f"\nerror: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1, None
@@ -197,39 +240,48 @@ def run_inference(args: argparse.Namespace, *, output: str | None,
         return 1, None
     batch = _step_output(run, "score_batch", "batch_summary")
     report = _step_output(run, "detect_drift", "drift_report")
-    summary: dict[str, Any] = {"zenml_run_id": str(run.id), "batch": batch, "drift": report,
-                               "retrain": None}
+    summary: dict[str, Any] = {
+        "zenml_run_id": str(run.id),
+        "batch": batch,
+        "drift": report,
+        "retrain": None,
+    }
     print()
     print(format_batch(batch))
     if report is not None:
         print(format_drift(report))
-        print(f"Drift report: MLflow run {batch['mlflow_run_id']} (drift/drift_report.html) "
-              f"at {tracker.get_tracking_uri()}; ZenML run {run.id}, artifact "
-              "'drift_report_html' (python run.py dashboard)")
+        print(
+            f"Drift report: MLflow run {batch['mlflow_run_id']} (drift/drift_report.html) "
+            f"at {tracker.get_tracking_uri()}; ZenML run {run.id}, artifact "
+            "'drift_report_html' (python run.py dashboard)"
+        )
         if report["drifted"]:
             if retrain_settings.enabled:
-                print(f"Retraining on {retrain_settings.data} with {retrain_settings.config} "
-                      "(the new model is promoted only through its gate)...")
+                print(
+                    f"Retraining on {retrain_settings.data} with {retrain_settings.config} "
+                    "(the new model is promoted only through its gate)..."
+                )
                 summary["retrain"] = retrain(args.stack, retrain_settings)
                 outcome = summary["retrain"]
                 if not outcome["succeeded"]:
                     print("Retraining FAILED; the serving model is unchanged.")
                 else:
                     verdict = "PROMOTED" if outcome["promoted"] else "NOT promoted"
-                    print(f"Retrained: v{outcome['model_version']} {verdict}: "
-                          f"{outcome['reason']}")
+                    print(f"Retrained: v{outcome['model_version']} {verdict}: {outcome['reason']}")
             else:
-                print("Retraining is off (drift.retrain.enabled: false): pass --retrain-data "
-                      "LABELLED_DATA or run `python run.py train --data LABELLED_DATA`.")
+                print(
+                    "Retraining is off (drift.retrain.enabled: false): pass --retrain-data "
+                    "LABELLED_DATA or run `python run.py train --data LABELLED_DATA`."
+                )
     if args.summary_json:
         args.summary_json.parent.mkdir(parents=True, exist_ok=True)
-        args.summary_json.write_text(json.dumps(summary, indent=2, sort_keys=True,
-                                                default=str) + "\n")
+        args.summary_json.write_text(
+            json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n"
+        )
         print(f"summary written to {args.summary_json}")
     return 0, summary
 
 
 def main(args: argparse.Namespace) -> int:
-    code, _ = run_inference(args, output=args.output,
-                            check_drift=False if args.no_drift else None)
+    code, _ = run_inference(args, output=args.output, check_drift=False if args.no_drift else None)
     return code

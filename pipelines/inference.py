@@ -33,7 +33,8 @@ def inference_pipeline(
     """``model``, ``batch`` and ``drift`` come from ``configs/inference.yaml``; the rest from
     the command line. ``check_drift`` overrides ``drift.enabled`` when not None."""
     model_ref = resolve_model_version(model=model, model_version=model_version)
-    summary, sample = score_batch(model_ref, input_uri=input_uri, output_uri=output_uri,
-                                  batch=batch)
+    summary, sample = score_batch(
+        model_ref, input_uri=input_uri, output_uri=output_uri, batch=batch
+    )
     if drift.get("enabled", True) if check_drift is None else check_drift:
         detect_drift(sample, model_ref, summary, drift=drift, reference_source=reference_source)

@@ -85,8 +85,9 @@ class BatchSpec:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown key(s) in the batch config section: {unknown}; "
-                             f"allowed: {sorted(known)}")
+            raise ValueError(
+                f"unknown key(s) in the batch config section: {unknown}; allowed: {sorted(known)}"
+            )
         return cls(**values)
 
 
@@ -100,17 +101,28 @@ class ModelRef:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "alias": self.alias,
-                "tags": dict(self.tags)}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "alias": self.alias,
+            "tags": dict(self.tags),
+        }
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> ModelRef:
-        return cls(str(values["name"]), str(values["version"]), values.get("alias"),
-                   dict(values.get("tags") or {}))
+        return cls(
+            str(values["name"]),
+            str(values["version"]),
+            values.get("alias"),
+            dict(values.get("tags") or {}),
+        )
 
 
 def resolve_model(
-    name: str, *, alias: str | None = "production", version: str | None = None,
+    name: str,
+    *,
+    alias: str | None = "production",
+    version: str | None = None,
     tracking_uri: str | None = None,
 ) -> ModelRef:
     """The version to score with: ``version`` when given, else the one holding ``alias``."""
@@ -172,8 +184,12 @@ class ReservoirSample:
         self.seen += len(texts)
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"text": pd.Series(self.texts, dtype="str"),
-                             "score": pd.Series(self.scores, dtype="float64")})
+        return pd.DataFrame(
+            {
+                "text": pd.Series(self.texts, dtype="str"),
+                "score": pd.Series(self.scores, dtype="float64"),
+            }
+        )
 
 
 @dataclass
@@ -242,13 +258,23 @@ def input_columns(source: str, spec: BatchSpec) -> list[str]:
     try:
         with fs.open(path, "rb") as handle:
             if kind == "csv":
-                header = pd.read_csv(handle, nrows=0, compression=_compression(path),
-                                     encoding="utf-8", encoding_errors="strict")
+                header = pd.read_csv(
+                    handle,
+                    nrows=0,
+                    compression=_compression(path),
+                    encoding="utf-8",
+                    encoding_errors="strict",
+                )
                 columns = [str(c) for c in header.columns]
             else:
                 columns = list(pq.ParquetFile(handle).schema_arrow.names)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
-            pa.ArrowException, OSError) as exc:
+    except (
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        pa.ArrowException,
+        OSError,
+    ) as exc:
         raise BatchInputError(f"{what} {source!r} is not a readable {kind} file: {exc}") from exc
     _check_columns(columns, spec, source)
     return columns
@@ -260,8 +286,9 @@ def _compression(path: str) -> str | None:
 
 def _check_columns(columns: Sequence[str], spec: BatchSpec, source: str) -> list[str]:
     """The columns to read (the text column and the kept ones), which must all exist."""
-    wanted = [spec.text_column] if spec.keep_columns is None else [
-        spec.text_column, *spec.keep_columns]
+    wanted = (
+        [spec.text_column] if spec.keep_columns is None else [spec.text_column, *spec.keep_columns]
+    )
     missing = [c for c in dict.fromkeys(wanted) if c not in columns]
     if missing:
         raise BatchInputError(
@@ -283,9 +310,15 @@ def _read_chunks(fs: Any, path: str, source: str, spec: BatchSpec) -> Iterator[p
                 handle.seek(0)
                 # Every column as text, verbatim: no NA guessing, ids like "007" keep zeros.
                 reader = pd.read_csv(
-                    handle, chunksize=spec.chunk_rows, usecols=columns, dtype="str",
-                    keep_default_na=False, na_filter=False, encoding="utf-8",
-                    encoding_errors="strict", compression=_compression(path),
+                    handle,
+                    chunksize=spec.chunk_rows,
+                    usecols=columns,
+                    dtype="str",
+                    keep_default_na=False,
+                    na_filter=False,
+                    encoding="utf-8",
+                    encoding_errors="strict",
+                    compression=_compression(path),
                 )
                 with reader:
                     for frame in reader:
@@ -297,8 +330,12 @@ def _read_chunks(fs: Any, path: str, source: str, spec: BatchSpec) -> Iterator[p
                 for batch in parquet.iter_batches(batch_size=spec.chunk_rows, columns=columns):
                     rows += batch.num_rows
                     yield pa.Table.from_batches([batch])
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
-            pa.ArrowException) as exc:
+    except (
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        pa.ArrowException,
+    ) as exc:
         raise BatchInputError(
             f"batch input {source!r} is not a readable {kind} file after row {rows}: {exc}"
             + ("; re-encode it as UTF-8" if isinstance(exc, UnicodeDecodeError) else "")
@@ -344,8 +381,9 @@ def _atomic_output(dest: str, spec: BatchSpec) -> Iterator[tuple[Any, Any, str]]
             fs.rm(tmp)
 
 
-def _prediction_table(table: pa.Table, keep: Sequence[str], scores: np.ndarray,
-                      model: ModelRef, spec: BatchSpec) -> pa.Table:
+def _prediction_table(
+    table: pa.Table, keep: Sequence[str], scores: np.ndarray, model: ModelRef, spec: BatchSpec
+) -> pa.Table:
     positive = scores >= spec.threshold
     labels = np.where(positive, LABEL_NAMES[1], LABEL_NAMES[0])
     n = len(scores)
@@ -459,8 +497,14 @@ def score_file(
     if result.rows == 0:
         raise BatchInputError(f"batch input {source!r} has a header but no rows")
     result.seconds = time.perf_counter() - started
-    log.info("scored %d rows in %d chunks (%.0f rows/s) with %s v%s", result.rows,
-             result.chunks, result.rows / max(result.seconds, 1e-9), model.name, model.version)
+    log.info(
+        "scored %d rows in %d chunks (%.0f rows/s) with %s v%s",
+        result.rows,
+        result.chunks,
+        result.rows / max(result.seconds, 1e-9),
+        model.name,
+        model.version,
+    )
     return result
 
 

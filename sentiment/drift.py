@@ -94,8 +94,9 @@ class ReferenceSettings:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown key(s) in drift.reference {unknown}; "
-                             f"allowed: {sorted(known)}")
+            raise ValueError(
+                f"unknown key(s) in drift.reference {unknown}; allowed: {sorted(known)}"
+            )
         for key in ("data", "storage_options"):
             if key in values:
                 values[key] = dict(values[key] or {})
@@ -122,8 +123,7 @@ class Vocabulary:
         for text in texts:
             counts.update(tokens(text))
             documents += 1
-        return cls(frozenset(t for t, c in counts.items() if c >= min_count), min_count,
-                   documents)
+        return cls(frozenset(t for t, c in counts.items() if c >= min_count), min_count, documents)
 
 
 @dataclass(frozen=True)
@@ -137,8 +137,13 @@ class TextProfile:
     threshold: float = 0.5
 
     @classmethod
-    def of(cls, texts: Sequence[str], scores: Sequence[float] | np.ndarray,
-           vocabulary: Vocabulary, threshold: float = 0.5) -> TextProfile:
+    def of(
+        cls,
+        texts: Sequence[str],
+        scores: Sequence[float] | np.ndarray,
+        vocabulary: Vocabulary,
+        threshold: float = 0.5,
+    ) -> TextProfile:
         scores = np.asarray(scores, dtype=float)
         if len(texts) != len(scores):
             raise ValueError(f"{len(texts)} texts but {len(scores)} scores")
@@ -189,8 +194,10 @@ class DriftCheck:
     def explain(self) -> str:
         p = f", p={self.p_value:.2g}" if self.p_value is not None else ""
         relation = ">" if self.statistic > self.threshold else "<="
-        return (f"{self.name}: {self.statistic:.3f} {relation} {self.threshold:.3f}{p} "
-                f"(batch {self.current:.3f}, reference {self.reference:.3f})")
+        return (
+            f"{self.name}: {self.statistic:.3f} {relation} {self.threshold:.3f}{p} "
+            f"(batch {self.current:.3f}, reference {self.reference:.3f})"
+        )
 
 
 @dataclass
@@ -218,8 +225,10 @@ class DriftReport:
     @property
     def verdict(self) -> str:
         if not self.enough_data:
-            return (f"not enough rows to judge drift: {self.current_rows} < "
-                    f"{self.min_rows} (drift.thresholds.min_rows)")
+            return (
+                f"not enough rows to judge drift: {self.current_rows} < "
+                f"{self.min_rows} (drift.thresholds.min_rows)"
+            )
         if self.drifted:
             return "DRIFT DETECTED: " + "; ".join(c.explain() for c in self.checks if c.drifted)
         return f"no drift: all {len(self.checks)} checks within their thresholds"
@@ -229,8 +238,10 @@ class DriftReport:
         """The verdict in one short line (the details are in the checks)."""
         if self.drifted:
             names = self.drifted_checks
-            return (f"DRIFT DETECTED: {len(names)} of {len(self.checks)} checks over their "
-                    f"thresholds ({', '.join(names)})")
+            return (
+                f"DRIFT DETECTED: {len(names)} of {len(self.checks)} checks over their "
+                f"thresholds ({', '.join(names)})"
+            )
         return self.verdict
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,21 +258,32 @@ class DriftReport:
         }
 
 
-def ks_check(name: str, description: str, reference: np.ndarray, current: np.ndarray,
-             max_statistic: float, alpha: float) -> DriftCheck:
+def ks_check(
+    name: str,
+    description: str,
+    reference: np.ndarray,
+    current: np.ndarray,
+    max_statistic: float,
+    alpha: float,
+) -> DriftCheck:
     """Two-sample KS test: drifted when D > ``max_statistic`` and p < ``alpha``."""
     result = stats.ks_2samp(reference, current)
     statistic, p_value = float(result.statistic), float(result.pvalue)
     return DriftCheck(
-        name, description, statistic, max_statistic,
+        name,
+        description,
+        statistic,
+        max_statistic,
         drifted=statistic > max_statistic and p_value < alpha,
-        current=float(np.median(current)), reference=float(np.median(reference)),
+        current=float(np.median(current)),
+        reference=float(np.median(reference)),
         p_value=p_value,
     )
 
 
-def population_stability_index(expected: Sequence[float], actual: Sequence[float],
-                               eps: float = 1e-4) -> float:
+def population_stability_index(
+    expected: Sequence[float], actual: Sequence[float], eps: float = 1e-4
+) -> float:
     """PSI = sum((a - e) * ln(a / e)) over bins; shares are floored at ``eps`` (no log 0)."""
     e = np.clip(np.asarray(expected, dtype=float), eps, None)
     a = np.clip(np.asarray(actual, dtype=float), eps, None)
@@ -269,37 +291,65 @@ def population_stability_index(expected: Sequence[float], actual: Sequence[float
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def compare(reference: TextProfile, current: TextProfile, thresholds: DriftThresholds,
-            context: Mapping[str, Any] | None = None) -> DriftReport:
+def compare(
+    reference: TextProfile,
+    current: TextProfile,
+    thresholds: DriftThresholds,
+    context: Mapping[str, Any] | None = None,
+) -> DriftReport:
     """Run every check of ``current`` against ``reference``."""
     if reference.rows == 0:
         raise ValueError("the reference profile has no rows")
     checks: list[DriftCheck] = []
     if current.rows:
         increase = current.oov_rate - reference.oov_rate
-        checks.append(DriftCheck(
-            "oov_rate", "share of tokens outside the training vocabulary, above the held-out "
-            "baseline", increase, thresholds.max_oov_increase,
-            drifted=increase > thresholds.max_oov_increase,
-            current=current.oov_rate, reference=reference.oov_rate,
-        ))
-        checks.append(ks_check(
-            "text_length_ks", "KS statistic of tokens per text (values: medians)",
-            reference.lengths, current.lengths, thresholds.max_length_ks, thresholds.ks_alpha,
-        ))
-        checks.append(ks_check(
-            "score_ks", "KS statistic of the model's P(positive) (values: medians)",
-            reference.scores, current.scores, thresholds.max_score_ks, thresholds.ks_alpha,
-        ))
+        checks.append(
+            DriftCheck(
+                "oov_rate",
+                "share of tokens outside the training vocabulary, above the held-out baseline",
+                increase,
+                thresholds.max_oov_increase,
+                drifted=increase > thresholds.max_oov_increase,
+                current=current.oov_rate,
+                reference=reference.oov_rate,
+            )
+        )
+        checks.append(
+            ks_check(
+                "text_length_ks",
+                "KS statistic of tokens per text (values: medians)",
+                reference.lengths,
+                current.lengths,
+                thresholds.max_length_ks,
+                thresholds.ks_alpha,
+            )
+        )
+        checks.append(
+            ks_check(
+                "score_ks",
+                "KS statistic of the model's P(positive) (values: medians)",
+                reference.scores,
+                current.scores,
+                thresholds.max_score_ks,
+                thresholds.ks_alpha,
+            )
+        )
         ref_pos, cur_pos = reference.positive_share, current.positive_share
         psi = population_stability_index([1 - ref_pos, ref_pos], [1 - cur_pos, cur_pos])
-        checks.append(DriftCheck(
-            "label_mix_psi", "PSI of predicted negative/positive shares (values: positive "
-            "share)", psi, thresholds.max_label_psi, drifted=psi > thresholds.max_label_psi,
-            current=cur_pos, reference=ref_pos,
-        ))
-    return DriftReport(checks, current.rows, reference.rows, thresholds.min_rows,
-                       dict(context or {}))
+        checks.append(
+            DriftCheck(
+                "label_mix_psi",
+                "PSI of predicted negative/positive shares (values: positive share)",
+                psi,
+                thresholds.max_label_psi,
+                drifted=psi > thresholds.max_label_psi,
+                current=cur_pos,
+                reference=ref_pos,
+            )
+        )
+    return DriftReport(
+        checks, current.rows, reference.rows, thresholds.min_rows, dict(context or {})
+    )
 
 
 def save_histograms_png(reference: TextProfile, current: TextProfile, path: Path) -> Path:
@@ -311,10 +361,13 @@ def save_histograms_png(reference: TextProfile, current: TextProfile, path: Path
 
     fig, (ax_score, ax_len) = plt.subplots(1, 2, figsize=(9.5, 3.6), dpi=100)
     bins = np.linspace(0, 1, 21)
-    for profile, label, colour in ((reference, "reference", "tab:blue"),
-                                   (current, "batch", "tab:orange")):
-        ax_score.hist(profile.scores, bins=bins, density=True, alpha=0.55, label=label,
-                      color=colour)
+    for profile, label, colour in (
+        (reference, "reference", "tab:blue"),
+        (current, "batch", "tab:orange"),
+    ):
+        ax_score.hist(
+            profile.scores, bins=bins, density=True, alpha=0.55, label=label, color=colour
+        )
     ax_score.set_xlabel("P(positive)")
     ax_score.set_ylabel("density")
     ax_score.set_title("Model scores")
@@ -322,12 +375,20 @@ def save_histograms_png(reference: TextProfile, current: TextProfile, path: Path
     both = np.maximum(np.concatenate([reference.lengths, current.lengths]), 1)
     low, top = float(both.min()), float(both.max())
     len_bins = np.unique(np.geomspace(low, max(top + 1, low * 2), 30).round())
-    for profile, label, colour in ((reference, "reference", "tab:blue"),
-                                   (current, "batch", "tab:orange")):
+    for profile, label, colour in (
+        (reference, "reference", "tab:blue"),
+        (current, "batch", "tab:orange"),
+    ):
         # Shares per bin, not densities: log-width bins would make long texts look rare.
         weights = np.full(profile.rows, 1 / max(profile.rows, 1))
-        ax_len.hist(np.maximum(profile.lengths, 1), bins=len_bins, weights=weights, alpha=0.55,
-                    label=label, color=colour)
+        ax_len.hist(
+            np.maximum(profile.lengths, 1),
+            bins=len_bins,
+            weights=weights,
+            alpha=0.55,
+            label=label,
+            color=colour,
+        )
     ax_len.set_xscale("log")
     ax_len.set_xlabel("tokens per text (log scale)")
     ax_len.set_ylabel("share of texts")
@@ -346,11 +407,14 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
-def render_html(report: DriftReport, reference: TextProfile, current: TextProfile,
-                image_png: bytes | None = None) -> str:
+def render_html(
+    report: DriftReport,
+    reference: TextProfile,
+    current: TextProfile,
+    image_png: bytes | None = None,
+) -> str:
     """A self-contained HTML page (the histogram is inlined) for MLflow and the ZenML UI."""
-    colour = "#b00020" if report.drifted else ("#8a6d00" if not report.enough_data
-                                               else "#1b5e20")
+    colour = "#b00020" if report.drifted else ("#8a6d00" if not report.enough_data else "#1b5e20")
     rows = "".join(
         f"<tr style='background:{'#fde7e9' if c.drifted else 'transparent'}'>"
         f"<td><b>{_fmt(c.name)}</b><br><small>{_fmt(c.description)}</small></td>"
@@ -360,11 +424,13 @@ def render_html(report: DriftReport, reference: TextProfile, current: TextProfil
         f"<td>{'DRIFT' if c.drifted else 'ok'}</td></tr>"
         for c in report.checks
     )
-    context = "".join(f"<tr><th>{_fmt(k)}</th><td>{_fmt(v)}</td></tr>"
-                      for k, v in report.context.items())
+    context = "".join(
+        f"<tr><th>{_fmt(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in report.context.items()
+    )
     profiles = "".join(
         f"<tr><th>{_fmt(k)}</th><td>{_fmt(current.summary()[k])}</td>"
-        f"<td>{_fmt(reference.summary()[k])}</td></tr>" for k in reference.summary()
+        f"<td>{_fmt(reference.summary()[k])}</td></tr>"
+        for k in reference.summary()
     )
     image = ""
     if image_png:
@@ -384,7 +450,6 @@ img{{max-width:100%}}</style></head><body>
 {image}
 </body></html>
 """
-
 
 
 def seeded_sample(texts: Sequence[str], n: int, seed: int) -> list[str]:

@@ -36,19 +36,29 @@ def package_bento(
     model_version = str(version.version)
     sha256 = version.tags.get(MODEL_SHA256_TAG)
     if not sha256:
-        raise RuntimeError(f"{registered_model_name} v{model_version} has no {MODEL_SHA256_TAG} "
-                           "tag: it was not registered by this project's pipeline")
+        raise RuntimeError(
+            f"{registered_model_name} v{model_version} has no {MODEL_SHA256_TAG} "
+            "tag: it was not registered by this project's pipeline"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = download_model(registered_model_name, model_version, Path(tmp) / "model")
         load_model(model_file_in(model_dir), expected_sha256=sha256)  # refuse a tampered file
         model_tag = import_model(
-            model_dir, name=registered_model_name, model_version=model_version, sha256=sha256,
+            model_dir,
+            name=registered_model_name,
+            model_version=model_version,
+            sha256=sha256,
             metadata={"alias": alias, "run_id": version.run_id or ""},
         )
     bento = build_bento(bentofile=Path(bentofile), model_tag=model_tag)
     out_dir = Path(tempfile.mkdtemp(prefix="bento-export-"))
     archive = export_bento(bento.tag, out_dir)
     log.info("built Bento %s serving %s v%s", bento.tag, registered_model_name, model_version)
-    log_metadata(metadata={"bento_tag": str(bento.tag), "model_version": model_version,
-                           "model_sha256": sha256})
+    log_metadata(
+        metadata={
+            "bento_tag": str(bento.tag),
+            "model_version": model_version,
+            "model_sha256": sha256,
+        }
+    )
     return str(bento.tag), model_version, archive

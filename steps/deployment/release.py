@@ -57,15 +57,25 @@ def rollout_kubernetes(
     settings = ContainerSettings.from_mapping(container)
     pushed = push_image(image, image_registry, settings) if image_registry else image
     manifests = render_manifests(
-        Path(kubernetes["overlay"]), image=pushed, model_version=model_version,
-        namespace=kubernetes.get("namespace"), replicas=kubernetes.get("replicas"),
+        Path(kubernetes["overlay"]),
+        image=pushed,
+        model_version=model_version,
+        namespace=kubernetes.get("namespace"),
+        replicas=kubernetes.get("replicas"),
     )
     try:
-        result = apply_and_wait(manifests, namespace=kubernetes["namespace"],
-                                timeout_s=int(kubernetes.get("rollout_timeout_s", 300)))
+        result = apply_and_wait(
+            manifests,
+            namespace=kubernetes["namespace"],
+            timeout_s=int(kubernetes.get("rollout_timeout_s", 300)),
+        )
     except RolloutError as exc:
         raise RuntimeError(f"rollout of {pushed} failed and was undone: {exc}") from exc
-    summary = {"image": pushed, "namespace": result.namespace,
-               "revision": result.revision_after, "model_version": model_version}
+    summary = {
+        "image": pushed,
+        "namespace": result.namespace,
+        "revision": result.revision_after,
+        "model_version": model_version,
+    }
     log_metadata(metadata={"rollout": summary})
     return summary

@@ -27,6 +27,11 @@ def resolve_model_version(
         alias=settings.get("alias", "production"),
         version=model_version,
     )
-    log_metadata(metadata={"model_name": ref.name, "model_version": ref.version,
-                           "model_alias": ref.alias or ""})
+    log_metadata(
+        metadata={
+            "model_name": ref.name,
+            "model_version": ref.version,
+            "model_alias": ref.alias or "",
+        }
+    )
     return ref.to_dict()

@@ -41,21 +41,49 @@ def score_batch(
         log.info("chunk %d done: %d rows scored", chunks, rows)
 
     result = score_file(
-        lambda texts: model.predict_proba(texts)[:, 1], input_uri, output_uri, spec, ref,
-        sample=sample, on_chunk=progress,
+        lambda texts: model.predict_proba(texts)[:, 1],
+        input_uri,
+        output_uri,
+        spec,
+        ref,
+        sample=sample,
+        on_chunk=progress,
     )
-    summary = {**result.to_dict(), "threshold": spec.threshold,
-               "sample_rows": len(sample.texts), "mlflow_run_id": active_run_id()}
-    log_params({"model_name": ref.name, "model_version": ref.version, "input": input_uri,
-                "output": output_uri or "", "chunk_rows": spec.chunk_rows})
-    log_metrics({"rows": result.rows, "chunks": result.chunks,
-                 "rows_per_second": summary["rows_per_second"],
-                 "positive_share": summary["label_shares"]["positive"],
-                 "mean_score": summary["mean_score"]}, prefix="batch_")
-    log_metadata(metadata={
-        "rows": result.rows, "chunks": result.chunks, "model_version": ref.version,
-        "model_name": ref.name, "label_counts": result.label_counts,
-        "rows_per_second": summary["rows_per_second"], "input": input_uri,
-        "output": output_uri or "(not written)",
-    })
+    summary = {
+        **result.to_dict(),
+        "threshold": spec.threshold,
+        "sample_rows": len(sample.texts),
+        "mlflow_run_id": active_run_id(),
+    }
+    log_params(
+        {
+            "model_name": ref.name,
+            "model_version": ref.version,
+            "input": input_uri,
+            "output": output_uri or "",
+            "chunk_rows": spec.chunk_rows,
+        }
+    )
+    log_metrics(
+        {
+            "rows": result.rows,
+            "chunks": result.chunks,
+            "rows_per_second": summary["rows_per_second"],
+            "positive_share": summary["label_shares"]["positive"],
+            "mean_score": summary["mean_score"],
+        },
+        prefix="batch_",
+    )
+    log_metadata(
+        metadata={
+            "rows": result.rows,
+            "chunks": result.chunks,
+            "model_version": ref.version,
+            "model_name": ref.name,
+            "label_counts": result.label_counts,
+            "rows_per_second": summary["rows_per_second"],
+            "input": input_uri,
+            "output": output_uri or "(not written)",
+        }
+    )
     return summary, sample.frame()

@@ -51,8 +51,13 @@ def training_source(ref: ModelRef) -> str | None:
         run = Client().get_pipeline_run(run_id)
         source = run.steps["ingest_reviews"].run_metadata.get("source")
     except Exception as exc:  # another ZenML store, a deleted run: fall back, don't fail
-        log.info("could not read the training source of %s v%s from ZenML run %s: %s",
-                 ref.name, ref.version, run_id, exc)
+        log.info(
+            "could not read the training source of %s v%s from ZenML run %s: %s",
+            ref.name,
+            ref.version,
+            run_id,
+            exc,
+        )
         return None
     return str(source) if source else None
 
@@ -60,15 +65,16 @@ def training_source(ref: ModelRef) -> str | None:
 def _reference_source(ref: ModelRef, cli_value: str | None, configured: str | None) -> str:
     """--reference-data or $SENTIMENT_DATA (passed in by the CLI), then the config, then the
     model's own training source, then the official archive."""
-    for origin, value in (("--reference-data/$SENTIMENT_DATA", cli_value),
-                          ("drift.reference.source", configured)):
+    for origin, value in (
+        ("--reference-data/$SENTIMENT_DATA", cli_value),
+        ("drift.reference.source", configured),
+    ):
         if value is not None and str(value).strip():
             log.info("reference data %s (from %s)", value, origin)
             return str(value).strip()
     found = training_source(ref)
     if found:
-        log.info("reference data %s (the training source of %s v%s)", found, ref.name,
-                 ref.version)
+        log.info("reference data %s (the training source of %s v%s)", found, ref.name, ref.version)
         return found
     return str(ensure_official_archive())
 
@@ -76,8 +82,10 @@ def _reference_source(ref: ModelRef, cli_value: str | None, configured: str | No
 def check_drift_settings(drift: Mapping[str, Any]) -> None:
     unknown = sorted(set(drift) - DRIFT_SECTION_KEYS)
     if unknown:
-        raise ValueError(f"unknown key(s) in the drift config section: {unknown}; "
-                         f"allowed: {sorted(DRIFT_SECTION_KEYS)}")
+        raise ValueError(
+            f"unknown key(s) in the drift config section: {unknown}; "
+            f"allowed: {sorted(DRIFT_SECTION_KEYS)}"
+        )
 
 
 @step(
@@ -107,33 +115,47 @@ def detect_drift(
     ref = ModelRef.from_dict(model_ref)
     threshold = float(batch_summary.get("threshold", 0.5))
     source = _reference_source(ref, reference_source, settings.source)
-    train, test = load_splits(source, DataSpec.from_mapping(settings.data),
-                              storage_options=settings.storage_options)
+    train, test = load_splits(
+        source, DataSpec.from_mapping(settings.data), storage_options=settings.storage_options
+    )
     fingerprint = data_fingerprint(train, test)
     trained_on = ref.tags.get(DATA_FINGERPRINT_TAG)
     same_data = trained_on == fingerprint if trained_on else None
     if same_data is False:
-        log.warning("the reference data %s is not the data %s v%s was trained on (fingerprint "
-                    "%s vs %s): the comparison is against other data", source, ref.name,
-                    ref.version, fingerprint[:12], trained_on[:12] if trained_on else "?")
+        log.warning(
+            "the reference data %s is not the data %s v%s was trained on (fingerprint "
+            "%s vs %s): the comparison is against other data",
+            source,
+            ref.name,
+            ref.version,
+            fingerprint[:12],
+            trained_on[:12] if trained_on else "?",
+        )
     model = load_registered(ref)
 
     def predict(texts: list[str]) -> Any:
         return model.predict_proba(texts)[:, 1]
 
     vocabulary, reference = build_reference(
-        train["text"].tolist(), test["text"].tolist(), predict, settings, threshold)
-    current = TextProfile.of(sample["text"].tolist(), sample["score"].to_numpy(), vocabulary,
-                             threshold)
-    report = compare(reference, current, thresholds, context={
-        "model": f"{ref.name} v{ref.version}",
-        "batch input": batch_summary.get("input"),
-        "batch rows (sampled)": f"{batch_summary.get('rows')} ({current.rows})",
-        "reference source": source,
-        "reference is the model's training data": "unknown" if same_data is None else same_data,
-        "vocabulary": f"{len(vocabulary.tokens)} tokens (>= {vocabulary.min_count} times in "
-                      f"{vocabulary.documents} train reviews)",
-    })
+        train["text"].tolist(), test["text"].tolist(), predict, settings, threshold
+    )
+    current = TextProfile.of(
+        sample["text"].tolist(), sample["score"].to_numpy(), vocabulary, threshold
+    )
+    report = compare(
+        reference,
+        current,
+        thresholds,
+        context={
+            "model": f"{ref.name} v{ref.version}",
+            "batch input": batch_summary.get("input"),
+            "batch rows (sampled)": f"{batch_summary.get('rows')} ({current.rows})",
+            "reference source": source,
+            "reference is the model's training data": "unknown" if same_data is None else same_data,
+            "vocabulary": f"{len(vocabulary.tokens)} tokens (>= {vocabulary.min_count} times in "
+            f"{vocabulary.documents} train reviews)",
+        },
+    )
     result = report.to_dict()
     if report.drifted:
         log.warning("%s", report.verdict)
@@ -147,9 +169,18 @@ def detect_drift(
         for path in (png, html_path):
             log_artifact(path, artifact_path="drift")
         image = Image.open(png).copy()
-    log_metrics({**{c.name: c.statistic for c in report.checks},
-                 "detected": float(report.drifted)}, prefix="drift_")
-    log_metadata(metadata={"drift": {"drifted": report.drifted, "verdict": report.verdict,
-                                     "drifted_checks": ", ".join(report.drifted_checks),
-                                     **{c.name: c.statistic for c in report.checks}}})
+    log_metrics(
+        {**{c.name: c.statistic for c in report.checks}, "detected": float(report.drifted)},
+        prefix="drift_",
+    )
+    log_metadata(
+        metadata={
+            "drift": {
+                "drifted": report.drifted,
+                "verdict": report.verdict,
+                "drifted_checks": ", ".join(report.drifted_checks),
+                **{c.name: c.statistic for c in report.checks},
+            }
+        }
+    )
     return result, HTMLString(page), image

@@ -111,9 +111,7 @@ def test_production_model_loads_back_by_alias(
     assert list(verified.predict_proba(texts)[:, 1]) == pytest.approx(list(scores))
 
 
-def test_production_model_is_served_by_the_bento(
-    first_aws_run: dict, aws_world: AwsWorld
-) -> None:
+def test_production_model_is_served_by_the_bento(first_aws_run: dict, aws_world: AwsWorld) -> None:
     """``deploy --target local`` on the stack: the Bento is built from the server's registry
     (release artifacts in S3) and ``bentoml serve`` answers with the promoted version."""
     version = first_aws_run["model_version"]

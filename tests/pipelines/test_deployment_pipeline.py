@@ -23,8 +23,16 @@ SMALL_MODEL = {"features": {"min_df": 1}}
 def trained(sandbox: ProjectSandbox, small_dataset: Path) -> dict:
     config = sandbox.training_config("good", promotion=GATE, model_params=SMALL_MODEL)
     summary = sandbox.root / "train.json"
-    sandbox.run("train", "--config", str(config), "--data", str(small_dataset),
-                "--summary-json", str(summary), check=True)
+    sandbox.run(
+        "train",
+        "--config",
+        str(config),
+        "--data",
+        str(small_dataset),
+        "--summary-json",
+        str(summary),
+        check=True,
+    )
     return json.loads(summary.read_text())
 
 
@@ -41,8 +49,16 @@ def test_deploy_after_rollback_serves_the_previous_version(
 ) -> None:
     config = sandbox.training_config("good", promotion=GATE, model_params=SMALL_MODEL)
     summary = sandbox.root / "train2.json"
-    sandbox.run("train", "--config", str(config), "--data", str(small_dataset),
-                "--summary-json", str(summary), check=True)
+    sandbox.run(
+        "train",
+        "--config",
+        str(config),
+        "--data",
+        str(small_dataset),
+        "--summary-json",
+        str(summary),
+        check=True,
+    )
     second = json.loads(summary.read_text())
     assert second["promoted"] is True
     sandbox.run("rollback", "--reason", "test", check=True)

@@ -57,8 +57,16 @@ def inference_config(sandbox: ProjectSandbox, name: str, **overrides: Any) -> Pa
 def trained(sandbox: ProjectSandbox, small_dataset: Path) -> dict[str, Any]:
     config = sandbox.training_config("train", promotion=GATE)
     summary = sandbox.root / "train.json"
-    sandbox.run("train", "--config", str(config), "--data", str(small_dataset),
-                "--summary-json", str(summary), check=True)
+    sandbox.run(
+        "train",
+        "--config",
+        str(config),
+        "--data",
+        str(small_dataset),
+        "--summary-json",
+        str(summary),
+        check=True,
+    )
     result = json.loads(summary.read_text())
     assert result["promoted"] is True
     return result
@@ -68,16 +76,22 @@ def trained(sandbox: ProjectSandbox, small_dataset: Path) -> dict[str, Any]:
 def in_domain_batch(sandbox: ProjectSandbox) -> Path:
     """Unseen reviews from the training data's own generator, with an id column."""
     reviews = synthetic_reviews(40, seed=99, split="test")
-    batch = pd.DataFrame({"review_id": [f"b{i:03d}" for i in range(len(reviews))],
-                          "text": reviews["text"], "true_label": reviews["label"]})
+    batch = pd.DataFrame(
+        {
+            "review_id": [f"b{i:03d}" for i in range(len(reviews))],
+            "text": reviews["text"],
+            "true_label": reviews["label"],
+        }
+    )
     path = sandbox.root / "batches" / "in_domain.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     batch.to_csv(path, index=False)
     return path
 
 
-def test_bad_input_fails_before_the_pipeline_starts(sandbox: ProjectSandbox,
-                                                    tmp_path: Path) -> None:
+def test_bad_input_fails_before_the_pipeline_starts(
+    sandbox: ProjectSandbox, tmp_path: Path
+) -> None:
     bad = tmp_path / "reviews.csv"
     bad.write_text("id,review\n1,great\n")
     proc = sandbox.run("predict", "--input", str(bad), "--output", str(tmp_path / "o.csv"))
@@ -88,20 +102,40 @@ def test_bad_input_fails_before_the_pipeline_starts(sandbox: ProjectSandbox,
 
 
 def test_predict_writes_predictions_and_finds_no_drift_in_domain(
-    trained: dict[str, Any], sandbox: ProjectSandbox, in_domain_batch: Path,
+    trained: dict[str, Any],
+    sandbox: ProjectSandbox,
+    in_domain_batch: Path,
     small_dataset: Path,
 ) -> None:
     output = sandbox.root / "predictions" / "in_domain.parquet"
     summary_path = sandbox.root / "predict.json"
-    config = inference_config(sandbox, "predict", batch={
-        "keep_columns": ["review_id", "text"], "chunk_rows": 25})
-    proc = sandbox.run("predict", "--input", str(in_domain_batch), "--output", str(output),
-                       "--config", str(config), "--reference-data", str(small_dataset),
-                       "--summary-json", str(summary_path), check=True)
+    config = inference_config(
+        sandbox, "predict", batch={"keep_columns": ["review_id", "text"], "chunk_rows": 25}
+    )
+    proc = sandbox.run(
+        "predict",
+        "--input",
+        str(in_domain_batch),
+        "--output",
+        str(output),
+        "--config",
+        str(config),
+        "--reference-data",
+        str(small_dataset),
+        "--summary-json",
+        str(summary_path),
+        check=True,
+    )
     batch = pd.read_csv(in_domain_batch)
     out = pd.read_parquet(output)
-    assert list(out.columns) == ["review_id", "text", "label", "score", "model_name",
-                                 "model_version"]
+    assert list(out.columns) == [
+        "review_id",
+        "text",
+        "label",
+        "score",
+        "model_name",
+        "model_version",
+    ]
     assert out["review_id"].tolist() == batch["review_id"].tolist()
     assert set(out["model_version"]) == {trained["model_version"]}
     assert set(out["model_name"]) == {MODEL}
@@ -128,14 +162,17 @@ def test_predict_writes_predictions_and_finds_no_drift_in_domain(
 
 
 def test_out_of_domain_drifts_and_retrains_through_the_gate(
-    trained: dict[str, Any], sandbox: ProjectSandbox, small_dataset: Path,
+    trained: dict[str, Any],
+    sandbox: ProjectSandbox,
+    small_dataset: Path,
 ) -> None:
     # New labelled data: the old reviews plus the product reviews, half of them held out.
     product = pd.read_csv(OUT_OF_DOMAIN)
     product["split"] = ["train" if i % 2 else "test" for i in range(len(product))]
     retrain_data = sandbox.root / "data" / "retrain.csv"
     pd.concat([pd.read_csv(small_dataset), product[["text", "label", "split"]]]).to_csv(
-        retrain_data, index=False)
+        retrain_data, index=False
+    )
     # The retraining run's own gate: a floor and, so that the outcome does not hinge on how
     # this model family fares on the mixed split, a wide tolerance against the champion.
     retrain_gate = {"min_value": 0.7, "max_regression": 0.5}
@@ -145,8 +182,17 @@ def test_out_of_domain_drifts_and_retrains_through_the_gate(
     # No --reference-data and no $SENTIMENT_DATA: the reference is the data the production
     # model was trained on, found through its ZenML training run.
     quiet = ProjectSandbox(sandbox.root, extra_env={"SENTIMENT_DATA": ""})
-    proc = quiet.run("drift", "--input", str(OUT_OF_DOMAIN), "--config", str(config),
-                     "--retrain-data", str(retrain_data), "--summary-json", str(summary_path))
+    proc = quiet.run(
+        "drift",
+        "--input",
+        str(OUT_OF_DOMAIN),
+        "--config",
+        str(config),
+        "--retrain-data",
+        str(retrain_data),
+        "--summary-json",
+        str(summary_path),
+    )
     assert proc.returncode == 3, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "Drift: DRIFT DETECTED" in proc.stdout
     summary = json.loads(summary_path.read_text())
@@ -170,8 +216,7 @@ def test_out_of_domain_drifts_and_retrains_through_the_gate(
     assert retrained["summary"]["champion_version"] == trained["model_version"]
     assert retrained["summary"]["champion_reevaluated"] is True
 
-    html = _zenml_artifact(sandbox, summary["zenml_run_id"], "detect_drift",
-                           "drift_report_html")
+    html = _zenml_artifact(sandbox, summary["zenml_run_id"], "detect_drift", "drift_report_html")
     assert "DRIFT DETECTED" in html
     assert "data:image/png;base64," in html
 
@@ -187,7 +232,14 @@ def _zenml_artifact(sandbox: ProjectSandbox, run_id: str, step: str, output: str
     )
     # Not from the repo root: its .zen (made by `make setup`) names the developer's active
     # stack, which this sandbox's store does not have.
-    proc = subprocess.run([sys.executable, "-c", code], env=sandbox.env, cwd=sandbox.root,
-                          text=True, capture_output=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=sandbox.env,
+        cwd=sandbox.root,
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout

@@ -52,8 +52,9 @@ class Scorer:
 
 def frame(n: int) -> pd.DataFrame:
     texts = [AWKWARD[i % len(AWKWARD)] + (f" #{i}" if i >= len(AWKWARD) else "") for i in range(n)]
-    return pd.DataFrame({"id": [f"{i:04d}" for i in range(n)], "text": texts,
-                         "source": ["web"] * n})
+    return pd.DataFrame(
+        {"id": [f"{i:04d}" for i in range(n)], "text": texts, "source": ["web"] * n}
+    )
 
 
 def write(df: pd.DataFrame, path: Path) -> str:
@@ -68,21 +69,38 @@ def write(df: pd.DataFrame, path: Path) -> str:
 def read(path: str) -> pd.DataFrame:
     if path.endswith(".parquet"):
         return pd.read_parquet(path)
-    return pd.read_csv(path, dtype="str", keep_default_na=False,
-                       compression="gzip" if path.endswith(".gz") else None)
+    return pd.read_csv(
+        path,
+        dtype="str",
+        keep_default_na=False,
+        compression="gzip" if path.endswith(".gz") else None,
+    )
 
 
-@pytest.mark.parametrize(("src", "dst"), [("in.csv", "out.csv"), ("in.csv", "out.parquet"),
-                                          ("in.parquet", "out.csv.gz"),
-                                          ("in.parquet", "out.parquet")])
+@pytest.mark.parametrize(
+    ("src", "dst"),
+    [
+        ("in.csv", "out.csv"),
+        ("in.csv", "out.parquet"),
+        ("in.parquet", "out.csv.gz"),
+        ("in.parquet", "out.parquet"),
+    ],
+)
 def test_round_trip_keeps_every_row_and_column_verbatim(tmp_path, src, dst):
     df = frame(23)
     source = write(df, tmp_path / src)
     dest = str(tmp_path / "out" / dst)
     result = score_file(Scorer(), source, dest, BatchSpec(chunk_rows=5), MODEL)
     out = read(dest)
-    assert list(out.columns) == ["id", "text", "source", "label", "score", "model_name",
-                                 "model_version"]
+    assert list(out.columns) == [
+        "id",
+        "text",
+        "source",
+        "label",
+        "score",
+        "model_name",
+        "model_version",
+    ]
     assert out["id"].tolist() == df["id"].tolist()  # "0007" keeps its zeros
     assert out["text"].tolist() == df["text"].tolist()  # quotes, newlines, "", "NA" intact
     scores = out["score"].astype(float).to_numpy()
@@ -91,8 +109,10 @@ def test_round_trip_keeps_every_row_and_column_verbatim(tmp_path, src, dst):
     assert set(out["model_name"]) == {"sentiment-classifier"}
     assert set(out["model_version"]) == {"7"}
     assert (result.rows, result.chunks) == (23, 5)
-    assert result.label_counts == {"positive": int((scores >= 0.5).sum()),
-                                   "negative": int((scores < 0.5).sum())}
+    assert result.label_counts == {
+        "positive": int((scores >= 0.5).sum()),
+        "negative": int((scores < 0.5).sum()),
+    }
     assert result.empty_texts == sum(1 for t in df["text"] if not t.strip())
     assert [p.name for p in (tmp_path / "out").iterdir()] == [dst]  # no temporary file left
 
@@ -101,8 +121,9 @@ def test_scores_in_chunks_of_at_most_chunk_rows(tmp_path):
     """The model never sees more than one chunk: memory is bounded by chunk_rows."""
     source = write(frame(1000), tmp_path / "big.csv")
     scorer = Scorer()
-    result = score_file(scorer, source, str(tmp_path / "o.parquet"), BatchSpec(chunk_rows=64),
-                        MODEL)
+    result = score_file(
+        scorer, source, str(tmp_path / "o.parquet"), BatchSpec(chunk_rows=64), MODEL
+    )
     assert max(scorer.calls) == 64
     assert sum(scorer.calls) == result.rows == 1000
     assert result.chunks == len(scorer.calls) == 16
@@ -113,8 +134,13 @@ def test_scores_in_chunks_of_at_most_chunk_rows(tmp_path):
 def test_keep_columns_selects_and_orders_output(tmp_path, keep):
     source = write(frame(6), tmp_path / "in.csv")
     score_file(Scorer(), source, str(tmp_path / "o.csv"), BatchSpec(keep_columns=keep), MODEL)
-    assert list(read(str(tmp_path / "o.csv")).columns) == [*keep, "label", "score",
-                                                          "model_name", "model_version"]
+    assert list(read(str(tmp_path / "o.csv")).columns) == [
+        *keep,
+        "label",
+        "score",
+        "model_name",
+        "model_version",
+    ]
 
 
 def test_no_output_scores_and_samples_only(tmp_path):
@@ -157,8 +183,11 @@ def test_reservoir_is_bounded_uniform_and_seeded():
 
 def test_missing_text_column_is_named_with_the_columns_found(tmp_path):
     source = write(frame(3).rename(columns={"text": "review"}), tmp_path / "in.csv")
-    with pytest.raises(BatchInputError, match=r"missing column\(s\) \['text'\]; found \['id', "
-                       r"'review', 'source'\]"):
+    with pytest.raises(
+        BatchInputError,
+        match=r"missing column\(s\) \['text'\]; found \['id', "
+        r"'review', 'source'\]",
+    ):
         input_columns(source, BatchSpec())
     with pytest.raises(BatchInputError, match=r"\['nope'\]"):
         input_columns(write(frame(3), tmp_path / "ok.csv"), BatchSpec(keep_columns=["nope"]))
@@ -210,8 +239,9 @@ def test_output_must_not_clobber_input_or_collide_with_prediction_columns(tmp_pa
         score_file(Scorer(), labelled, str(tmp_path / "o.csv"), BatchSpec(), MODEL)
     # Without an output file there is nothing to collide with; keep_columns avoids it too.
     assert score_file(Scorer(), labelled, None, BatchSpec(), MODEL).rows == 3
-    score_file(Scorer(), labelled, str(tmp_path / "o.csv"),
-               BatchSpec(keep_columns=["id", "text"]), MODEL)
+    score_file(
+        Scorer(), labelled, str(tmp_path / "o.csv"), BatchSpec(keep_columns=["id", "text"]), MODEL
+    )
     with pytest.raises(BatchInputError, match="unknown file type"):
         score_file(Scorer(), source, str(tmp_path / "o.json"), BatchSpec(), MODEL)
 
@@ -256,27 +286,40 @@ def test_s3_input_and_output_through_moto(tmp_path):
         pytest.skip("moto_server not installed in .venv")
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    with running([str(moto), "-H", "127.0.0.1", "-p", str(port)],
-                 log_path=tmp_path / "moto.log", ready=lambda: http_ok(f"{endpoint}/moto-api/"),
-                 what="moto_server"):
+    with running(
+        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+        log_path=tmp_path / "moto.log",
+        ready=lambda: http_ok(f"{endpoint}/moto-api/"),
+        what="moto_server",
+    ):
         creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **creds)
         s3.create_bucket(Bucket="batches")
         df = frame(25)
-        s3.put_object(Bucket="batches", Key="in/reviews.csv",
-                      Body=df.to_csv(index=False).encode())
-        spec = BatchSpec(chunk_rows=10, storage_options={
-            "key": "testing", "secret": "testing",
-            "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"}})
+        s3.put_object(Bucket="batches", Key="in/reviews.csv", Body=df.to_csv(index=False).encode())
+        spec = BatchSpec(
+            chunk_rows=10,
+            storage_options={
+                "key": "testing",
+                "secret": "testing",
+                "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+            },
+        )
         assert input_columns("s3://batches/in/reviews.csv", spec) == ["id", "text", "source"]
-        result = score_file(Scorer(), "s3://batches/in/reviews.csv",
-                            "s3://batches/out/predictions.parquet", spec, MODEL)
+        result = score_file(
+            Scorer(),
+            "s3://batches/in/reviews.csv",
+            "s3://batches/out/predictions.parquet",
+            spec,
+            MODEL,
+        )
         assert (result.rows, result.chunks) == (25, 3)
         keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="batches")["Contents"])
         assert keys == ["in/reviews.csv", "out/predictions.parquet"]
         local = tmp_path / "p.parquet"
-        local.write_bytes(s3.get_object(Bucket="batches", Key="out/predictions.parquet")["Body"]
-                          .read())
+        local.write_bytes(
+            s3.get_object(Bucket="batches", Key="out/predictions.parquet")["Body"].read()
+        )
         out = pd.read_parquet(local)
         assert out["id"].tolist() == df["id"].tolist()
         assert set(out["model_version"]) == {"7"}

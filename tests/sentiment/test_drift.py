@@ -28,15 +28,39 @@ from sentiment.drift import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REAL_ARCHIVE = Path(os.environ.get(
-    "SENTIMENT_REAL_ARCHIVE", REPO_ROOT.parent / "shared" / "data" / "aclImdb_labeled.tar.gz"))
+REAL_ARCHIVE = Path(
+    os.environ.get(
+        "SENTIMENT_REAL_ARCHIVE", REPO_ROOT.parent / "shared" / "data" / "aclImdb_labeled.tar.gz"
+    )
+)
 OUT_OF_DOMAIN = REPO_ROOT / "tests" / "fixtures" / "out_of_domain_reviews.csv"
-WORDS = ("the", "film", "was", "a", "long", "slow", "story", "with", "good", "actors", "and",
-         "a", "sad", "ending", "that", "nobody", "in", "the", "theatre", "expected")
+WORDS = (
+    "the",
+    "film",
+    "was",
+    "a",
+    "long",
+    "slow",
+    "story",
+    "with",
+    "good",
+    "actors",
+    "and",
+    "a",
+    "sad",
+    "ending",
+    "that",
+    "nobody",
+    "in",
+    "the",
+    "theatre",
+    "expected",
+)
 
 
-def texts(n: int, seed: int, length: tuple[int, int] = (20, 60), words: tuple[str, ...] = WORDS
-          ) -> list[str]:
+def texts(
+    n: int, seed: int, length: tuple[int, int] = (20, 60), words: tuple[str, ...] = WORDS
+) -> list[str]:
     rng = np.random.default_rng(seed)
     return [" ".join(rng.choice(words, size=rng.integers(*length))) for _ in range(n)]
 
@@ -86,8 +110,19 @@ def test_shorter_texts_drift_on_length_only():
 
 
 def test_unknown_words_drift_on_oov_rate():
-    foreign = ("der", "kunde", "war", "mit", "dem", "produkt", "sehr", "zufrieden", "und",
-               "empfiehlt", "es")
+    foreign = (
+        "der",
+        "kunde",
+        "war",
+        "mit",
+        "dem",
+        "produkt",
+        "sehr",
+        "zufrieden",
+        "und",
+        "empfiehlt",
+        "es",
+    )
     report = compare(profile(seed=1), profile(seed=2, words=foreign), DriftThresholds())
     oov = checks(report)["oov_rate"]
     assert oov.drifted
@@ -216,10 +251,10 @@ def test_real_shift_imdb_versus_product_reviews(imdb):
     vocabulary, reference = build_reference(fit_on["text"].tolist(), heldout, predict, settings)
     thresholds = DriftThresholds()
 
-    same = compare(reference, TextProfile.of(in_domain, predict(in_domain), vocabulary),
-                   thresholds)
-    shifted = compare(reference, TextProfile.of(out_of_domain, predict(out_of_domain),
-                                                vocabulary), thresholds)
+    same = compare(reference, TextProfile.of(in_domain, predict(in_domain), vocabulary), thresholds)
+    shifted = compare(
+        reference, TextProfile.of(out_of_domain, predict(out_of_domain), vocabulary), thresholds
+    )
     assert not same.drifted, same.verdict
     assert shifted.drifted, shifted.verdict
     found = checks(shifted)

@@ -67,9 +67,7 @@ def test_negation_marks_at_most_scope_words() -> None:
 
 def test_negation_stops_at_clause_end_and_restarts_on_next_negation() -> None:
     text = "It isn't good, but fun. Never boring!"
-    assert normalize(text, negation_scope=5) == (
-        "it isn't not_good but fun never not_boring !"
-    )
+    assert normalize(text, negation_scope=5) == ("it isn't not_good but fun never not_boring !")
 
 
 def test_negation_scope_zero_marks_nothing() -> None:
