@@ -25,6 +25,7 @@ REASONS = (
     "method_not_allowed",
     "unsupported_media_type",
     "body_too_large",
+    "body_timeout",
     "invalid_json",
     "invalid_schema",
     "empty_batch",
@@ -171,4 +172,13 @@ def body_too_large(max_body_bytes: int) -> RequestRejectedError:
         413,
         "body_too_large",
         f"request body is larger than {max_body_bytes} bytes; send fewer or shorter texts",
+    )
+
+
+def body_timeout(seconds: float) -> RequestRejectedError:
+    """A body that did not fully arrive in time (a stalled or deliberately slow client)."""
+    return RequestRejectedError(
+        408,
+        "body_timeout",
+        f"request body did not arrive within {seconds:g} seconds; send it in one go",
     )
