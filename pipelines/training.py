@@ -33,7 +33,7 @@ def training_pipeline(
     model, train_seconds = train_model(
         train, model_params=model_params, random_state=random_state, after="validate_reviews"
     )
-    metrics, _, _ = evaluate_model(model, test)
+    metrics, *_ = evaluate_model(model, test)
     register_and_promote(
         model,
         test,

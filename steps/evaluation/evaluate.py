@@ -1,4 +1,8 @@
-"""Evaluate: test-split metrics, confusion matrix and ROC curve, logged to MLflow."""
+"""Evaluate: test-split metrics, confusion matrix, ROC curve and reliability diagram.
+
+Everything is logged to MLflow; the calibration numbers (Brier score, expected calibration
+error) are metrics like accuracy, because the served scores are read as probabilities.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from sentiment.metrics import (
     compute_metrics,
     confusion,
     save_confusion_matrix_png,
+    save_reliability_diagram_png,
     save_roc_curve_png,
 )
 from steps.tracking import log_artifact, log_metrics
@@ -28,6 +33,7 @@ def evaluate_model(
     Annotated[dict[str, float], "test_metrics"],
     Annotated[Image.Image, "confusion_matrix"],
     Annotated[Image.Image, "roc_curve"],
+    Annotated[Image.Image, "reliability_diagram"],
 ]:
     """Score the test split once; the images show up in MLflow and in the ZenML dashboard."""
     labels = test["label"].to_numpy()
@@ -39,10 +45,14 @@ def evaluate_model(
     with tempfile.TemporaryDirectory() as tmp:
         cm_path = save_confusion_matrix_png(matrix, Path(tmp) / "confusion_matrix.png")
         roc_path = save_roc_curve_png(labels, scores, Path(tmp) / "roc_curve.png")
+        reliability_path = save_reliability_diagram_png(
+            labels, scores, Path(tmp) / "reliability_diagram.png"
+        )
         report = Path(tmp) / "test_metrics.json"
         report.write_text(json.dumps({"metrics": metrics, "confusion_matrix": matrix}, indent=2))
-        for path in (cm_path, roc_path, report):
+        for path in (cm_path, roc_path, reliability_path, report):
             log_artifact(path, artifact_path="evaluation")
         cm_image = Image.open(cm_path).copy()
         roc_image = Image.open(roc_path).copy()
-    return metrics, cm_image, roc_image
+        reliability_image = Image.open(reliability_path).copy()
+    return metrics, cm_image, roc_image, reliability_image

@@ -89,8 +89,14 @@ def test_mlflow_run_has_metrics_and_images(first_run: dict, sandbox: ProjectSand
     client = _client(sandbox)
     run = client.get_run(first_run["mlflow_run_id"])
     assert run.data.metrics["test_accuracy"] == pytest.approx(first_run["metrics"]["accuracy"])
+    for name in ("brier", "ece"):
+        assert 0.0 <= run.data.metrics[f"test_{name}"] < 0.5, name
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
-    assert {"evaluation/confusion_matrix.png", "evaluation/roc_curve.png"} <= artifacts
+    assert {
+        "evaluation/confusion_matrix.png",
+        "evaluation/roc_curve.png",
+        "evaluation/reliability_diagram.png",
+    } <= artifacts
 
 
 def test_worse_config_does_not_move_the_alias(
