@@ -417,8 +417,12 @@ def _prepare_extras(spec: StackSpec) -> None:
         ensure_local_mlflow(tracker.configuration["tracking_uri"], Path(root))
 
 
+# One MLflow experiment per pipeline (ZenML's tracker names it after the pipeline).
+EXPERIMENTS = ("sentiment_training", "sentiment_tuning", "sentiment_inference")
+
+
 def ensure_local_mlflow(
-    tracking_uri: str, artifact_root: Path, experiments: tuple[str, ...] = ("sentiment_training",)
+    tracking_uri: str, artifact_root: Path, experiments: tuple[str, ...] = EXPERIMENTS
 ) -> None:
     """Create the sqlite store and experiments with artifacts under ``artifact_root``."""
     from mlflow.tracking import MlflowClient
