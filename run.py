@@ -17,6 +17,7 @@ import sys
 # name -> (module in cli/, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("cli.train", "run the training pipeline and promote the model if it is better"),
+    "tune": ("cli.tune", "search hyperparameters on a validation split; write the best config"),
     "stack": ("cli.stacks", "register or list the stacks described in stacks/*.yaml"),
     "deploy": ("cli.deploy", "package the promoted model as a Bento and release it"),
     "serve": ("cli.serve", "serve the latest built Bento in the foreground (bentoml serve)"),

@@ -6,7 +6,8 @@ test or a stack without a tracker still runs the step, it just logs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,26 @@ def active_run_id() -> str | None:
 
     run = mlflow.active_run()
     return run.info.run_id if run else None
+
+
+@contextmanager
+def child_run(name: str, tags: Mapping[str, str] | None = None) -> Iterator[str | None]:
+    """A run nested under the step's active run (one per tuning trial); yields its id.
+
+    Without an active run (no tracker on the step) nothing is logged and it yields None, so
+    the ``log_*`` helpers inside stay no-ops too.
+    """
+    if not _active():
+        yield None
+        return
+    import mlflow
+
+    with mlflow.start_run(run_name=name, nested=True, tags=dict(tags or {})) as run:
+        yield run.info.run_id
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    if _active():
+        import mlflow
+
+        mlflow.set_tags({k: str(v) for k, v in tags.items()})

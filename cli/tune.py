@@ -1,0 +1,225 @@
+"""``run.py tune``: search model hyperparameters on a validation split, write the best config.
+
+The search settings are in ``configs/tuning.yaml``; the data, validation rules and base
+``model_params`` come from the training config it names (``base_config``). The result is a
+copy of that training config with ``model_params`` replaced by the best trial's, which
+``python run.py train --config <output>`` trains and evaluates on the test split once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cli.project import CONFIGS_DIR, REPO_ROOT
+
+# Printed per trial, in this order (the summary JSON has all of them).
+TABLE_METRICS = (("val_accuracy", "val_acc"), ("val_f1", "val_f1"), ("val_roc_auc", "val_auc"),
+                 ("val_ece", "val_ece"), ("fit_seconds", "fit_s"))  # fmt: skip
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", default="local", help="stack to run on (stacks/NAME.yaml)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=CONFIGS_DIR / "tuning.yaml",
+        help="search configuration (default: configs/tuning.yaml)",
+    )
+    parser.add_argument(
+        "--data",
+        help="data source, as for train (default: $SENTIMENT_DATA, then the base config, "
+        "then the official archive)",
+    )
+    parser.add_argument("--trials", type=int, help="number of trials (default: the config's)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="where to write the tuned training config (default: the config's `output`, "
+        "configs/training.tuned.yaml)",
+    )
+    parser.add_argument("--summary-json", type=Path, help="write the trials and the best here")
+
+
+@dataclasses.dataclass(frozen=True)
+class TuningConfig:
+    base_config: Path
+    output: Path
+    split: dict[str, Any]
+    search: dict[str, Any]
+
+
+def _path(value: str | Path) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def load_tuning_config(path: Path) -> TuningConfig:
+    raw = yaml.safe_load(path.read_text()) or {}
+    unknown = sorted(set(raw) - {"base_config", "output", "split", "search"})
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {unknown}")
+    split = dict(raw.get("split") or {})
+    if set(split) != {"fraction", "seed"}:
+        raise ValueError(f"{path}: split needs exactly `fraction` and `seed`, got {sorted(split)}")
+    return TuningConfig(
+        base_config=_path(raw.get("base_config") or CONFIGS_DIR / "training.yaml"),
+        output=_path(raw.get("output") or CONFIGS_DIR / "training.tuned.yaml"),
+        split=split,
+        search=dict(raw.get("search") or {}),
+    )
+
+
+def _short(overrides: dict[str, Any]) -> str:
+    if not overrides:
+        return "(base config)"
+    return " ".join(f"{name.split('.', 1)[1]}={value}" for name, value in overrides.items())
+
+
+def format_trials(results: dict[str, Any]) -> str:
+    """One line per trial, the best one starred, then the best's complete overrides."""
+    best = results["best"]["trial"]
+    header = "  trial " + " ".join(f"{label:>8s}" for _, label in TABLE_METRICS) + "  overrides"
+    lines = [header]
+    for trial in results["trials"]:
+        mark = "*" if trial["trial"] == best else " "
+        values = " ".join(f"{trial['metrics'][name]:8.4f}" for name, _ in TABLE_METRICS[:-1])
+        lines.append(
+            f"{mark} {trial['trial']:5d} {values} {trial['metrics']['fit_seconds']:8.1f}  "
+            f"{_short(trial['overrides'])}"
+        )
+    chosen = results["best"]
+    metric = results["metric"]
+    data = results["data"]
+    lines.append(
+        f"Best: trial {best}, val_{metric} {chosen['metrics'][f'val_{metric}']:.4f} on "
+        f"{data['validation_rows']:,} validation reviews (fitted on {data['fit_rows']:,}; the "
+        "test split was not used)"
+    )
+    return "\n".join(lines)
+
+
+def _tuning_results(run: Any) -> dict[str, Any]:
+    outputs = run.steps["run_trials"].outputs["tuning_results"]
+    artifact = outputs[0] if isinstance(outputs, list) else outputs
+    return dict(artifact.load())
+
+
+def _display(path: Path) -> Path:
+    """``path`` relative to the repository when it is inside it (as the CLI accepts it)."""
+    try:
+        return path.relative_to(REPO_ROOT)
+    except ValueError:
+        return path
+
+
+def write_tuned_config(
+    config: TuningConfig, output: Path, results: dict[str, Any], zenml_run_id: str
+) -> None:
+    from sentiment.tuning import render_training_config
+
+    best = results["best"]
+    metric = results["metric"]
+    base_name, output_name = _display(config.base_config), _display(output)
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    header = (
+        f"Written by `python run.py tune` on {today}: {base_name} with model_params replaced\n"
+        f"by the best of {len(results['trials'])} trials (trial {best['trial']}, "
+        f"val_{metric} {best['metrics'][f'val_{metric}']:.4f} on a validation split of train).\n"
+        f"ZenML run {zenml_run_id}; MLflow parent run {results.get('mlflow_run_id')}.\n"
+        f"Train with: python run.py train --config {output_name}"
+    )
+    text = render_training_config(config.base_config.read_text(), best["params"], header)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+
+
+def main(args: argparse.Namespace) -> int:
+    from sentiment.tuning import SearchSpaceError, SearchSpec, expand
+
+    config_path = _path(args.config)
+    if not config_path.is_file():
+        print(f"error: tuning configuration {config_path} does not exist", file=sys.stderr)
+        return 2
+    try:
+        config = load_tuning_config(config_path)
+        if not config.base_config.is_file():
+            raise ValueError(f"base_config {config.base_config} does not exist")
+        base = yaml.safe_load(config.base_config.read_text()) or {}
+        params = dict(base.get("parameters") or {})
+        spec = SearchSpec.from_mapping(config.search).with_trials(args.trials)
+        plan = expand(spec, params.get("model_params"))  # a bad value fails here, not mid-run
+    except (SearchSpaceError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    output = _path(args.output) if args.output else config.output
+
+    from zenml.client import Client
+
+    from cli.stacks import ensure_stack
+    from pipelines.tuning import TRACKED_STEPS, tuning_pipeline
+    from sentiment.data import DataLoadError
+    from sentiment.validation import DataValidationError
+
+    for line in ensure_stack(args.stack):
+        if not line.startswith("unchanged"):
+            print(line)
+    tracker = Client().active_stack.experiment_tracker
+    if tracker is None:
+        print(f"error: stack {args.stack!r} has no experiment tracker; each trial is an MLflow "
+              "run", file=sys.stderr)  # fmt: skip
+        return 2
+    print(f"{len(plan)} trials ({spec.strategy} search over {spec.size} combinations), "
+          f"selected on val_{spec.metric}")  # fmt: skip
+    options: dict[str, Any] = {
+        "steps": {name: {"experiment_tracker": tracker.name} for name in TRACKED_STEPS}
+    }
+    if base.get("settings"):  # e.g. the step image of the aws stack, as for training
+        options["settings"] = base["settings"]
+    pipeline = tuning_pipeline.with_options(**options)
+    try:
+        run = pipeline(
+            data=params["data"],
+            validation=params["validation"],
+            model_params=params.get("model_params") or {},
+            split=config.split,
+            search=dataclasses.asdict(spec),
+            random_state=int(params.get("random_state", 42)),
+            source=args.data or os.environ.get("SENTIMENT_DATA") or None,
+        )
+    except (DataLoadError, DataValidationError) as exc:
+        print(f"\nerror: {type(exc).__name__}: {exc}\nNo config was written.", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the stack failed under the run: S3, MLflow, the cluster...
+        print(f"\nerror: the tuning run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    if run is None:  # remote orchestrators return before the run ends
+        print("pipeline submitted; follow it in the ZenML dashboard")
+        return 0
+    run = Client().get_pipeline_run(run.id)
+    if str(run.status) not in {"completed", "ExecutionStatus.COMPLETED"}:
+        print(f"error: pipeline run {run.id} ended with status {run.status}", file=sys.stderr)
+        return 1
+    results = _tuning_results(run)
+    write_tuned_config(config, output, results, str(run.id))
+    print()
+    print(format_trials(results))
+    print(f"Tuned config written to {output}: python run.py train --config {_display(output)}")
+    print(f"MLflow: parent run {results.get('mlflow_run_id')} (experiment sentiment_tuning) at "
+          f"{tracker.get_tracking_uri()}")  # fmt: skip
+    print(f"ZenML:  run {run.id} (python run.py dashboard)")
+    if args.summary_json:
+        summary = {**results, "output": str(output), "zenml_run_id": str(run.id),
+                   "tracking_uri": tracker.get_tracking_uri()}  # fmt: skip
+        args.summary_json.parent.mkdir(parents=True, exist_ok=True)
+        args.summary_json.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        print(f"summary written to {args.summary_json}")
+    return 0

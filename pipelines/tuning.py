@@ -1,0 +1,37 @@
+"""The tuning pipeline: ingest -> validate -> carve a validation split -> trials.
+
+Ingestion and validation are the training pipeline's own steps, so the search sees the data
+exactly as training will. The test split stops at validation: only the train split goes on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zenml import pipeline
+from zenml.enums import ExecutionMode
+
+from steps.data import ingest_reviews, validate_reviews
+from steps.tuning import run_trials, split_validation
+
+PIPELINE_NAME = "sentiment_tuning"
+# Steps that log to MLflow: the CLI attaches the active stack's experiment tracker to them.
+TRACKED_STEPS = ("run_trials",)
+
+
+@pipeline(name=PIPELINE_NAME, execution_mode=ExecutionMode.FAIL_FAST)
+def tuning_pipeline(
+    data: dict[str, Any],
+    validation: dict[str, Any],
+    model_params: dict[str, Any],
+    split: dict[str, Any],
+    search: dict[str, Any],
+    random_state: int = 42,
+    source: str | None = None,
+) -> None:
+    """``data``, ``validation``, ``model_params`` and ``random_state`` come from the training
+    config the search starts from; ``split`` and ``search`` from ``configs/tuning.yaml``."""
+    train, test, _ = ingest_reviews(data=data, source=source)
+    validate_reviews(train, test, rules=validation)
+    fit, held_out = split_validation(train, split=split, after="validate_reviews")
+    run_trials(fit, held_out, base_params=model_params, search=search, random_state=random_state)
