@@ -34,7 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("docker", "podman", "buildah"),
         help="image builder (overrides container.backend)",
     )
-    parser.add_argument("--image-registry", help="registry to push to (kubernetes target)")
+    parser.add_argument(
+        "--image-registry",
+        help="registry to push to (kubernetes target; default: the stack's container registry)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -50,6 +53,12 @@ def main(args: argparse.Namespace) -> int:
     if args.port:
         container["host_port"] = args.port
     ensure_stack(args.stack)
+    params["kubernetes"] = kubernetes_settings(params.get("kubernetes") or {}, args.stack)
+    image_registry = args.image_registry
+    if args.target == "kubernetes" and not image_registry:
+        image_registry = stack_image_registry()
+        if image_registry:
+            print(f"pushing to the stack's container registry {image_registry}")
     note = release_stack()
     if note:
         print(note)
@@ -60,9 +69,7 @@ def main(args: argparse.Namespace) -> int:
     pipeline = deployment_pipeline.with_options(
         steps={name: {"experiment_tracker": tracker.name} for name in TRACKED_STEPS},
     )
-    run = pipeline(
-        target=args.target, container=container, image_registry=args.image_registry, **params
-    )
+    run = pipeline(target=args.target, container=container, image_registry=image_registry, **params)
     run = Client().get_pipeline_run(run.id)
     outputs = run.steps["package_bento"].outputs
     bento_tag = _load(outputs["bento_tag"])
@@ -87,6 +94,29 @@ def main(args: argparse.Namespace) -> int:
     else:
         print(f"Rolled out: {_load(run.steps['rollout_kubernetes'].outputs['rollout'])}")
     return 0
+
+
+def kubernetes_settings(kubernetes: dict[str, Any], stack: str) -> dict[str, Any]:
+    """The ``kubernetes`` section of configs/deployment.yaml for a deploy on ``stack``.
+
+    Why per stack: ``deploy --stack aws --target kubernetes`` must roll out the EKS overlay
+    (ECR image, KEDA, ALB), not the local one. ``stack_overlays`` maps a stack name to its
+    overlay; other stacks use ``overlay``.
+    """
+    settings = dict(kubernetes)
+    per_stack = settings.pop("stack_overlays", None) or {}
+    if stack in per_stack:
+        settings["overlay"] = per_stack[stack]
+    return settings
+
+
+def stack_image_registry() -> str | None:
+    """The active stack's container registry URI (the `aws` stack's ECR), if it has one:
+    where the kubernetes target pushes when ``--image-registry`` is not given."""
+    from zenml.client import Client
+
+    registry = Client().active_stack.container_registry
+    return str(registry.config.uri) if registry is not None else None
 
 
 def release_stack() -> str | None:
