@@ -39,7 +39,6 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "aclImdb_labeled.tar.gz"
 THROUGHPUT_REVIEWS = 2000
-ECE_BINS = 10
 
 
 @dataclass
@@ -72,19 +71,6 @@ def default_model() -> Any:
     from sentiment.model import build_model
 
     return build_model()
-
-
-def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> float:
-    """Mean |observed positive rate - mean predicted probability| over equal-width bins,
-    weighted by bin size."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            total += mask.mean() * abs(float(y[mask].mean()) - float(p[mask].mean()))
-    return total
 
 
 def load_data(path: str, limit: int | None) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
@@ -132,7 +118,6 @@ def measure(
     assert model is not None
     proba = model.predict_proba(x_test)[:, 1]
     result.metrics = compute_metrics(y_test, proba)
-    result.metrics["ece"] = expected_calibration_error(y_test, proba)
 
     path = workdir / f"{name}.skops"
     started = time.perf_counter()
