@@ -3,7 +3,9 @@
 Why a middleware: it sees every request before BentoML parses it, so a bad ``/predict``
 request is refused with the status and message chosen in :mod:`sentiment.serving.validation`
 (and counted by reason) instead of surfacing as BentoML's own 400/500. It also caps how much
-of a body is read, so no client can make a worker buffer an arbitrarily large upload.
+of a body is read and for how long (``limits.body_read_timeout_s``: 408), so no client can make
+a worker buffer an arbitrarily large upload or hold a connection with a trickling body. It also
+serves ``/docs.json`` corrected to what it answers (:mod:`sentiment.serving.openapi`).
 BentoML's traffic metrics middleware sits outside this one, so refused requests still show
 up in ``bentoml_service_request_total`` with their 4xx code.
 
@@ -12,15 +14,18 @@ A request that passes is handed on unchanged: the already-read body is replayed 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from sentiment.serving.auth import BearerAuth
 from sentiment.serving.metrics import service_metrics
+from sentiment.serving.openapi import SPEC_PATH, document_service, serve_documented_spec
 from sentiment.serving.settings import ServingSettings
 from sentiment.serving.validation import (
     RequestRejectedError,
+    body_timeout,
     body_too_large,
     check_content_type,
     decode_json,
@@ -47,20 +52,26 @@ class _DisconnectedError(Exception):
     """The client went away before sending the whole body."""
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
+async def _read_body(receive: Receive, limit: int, timeout_s: float) -> bytes:
+    """The whole body, at most ``limit`` bytes, within ``timeout_s`` (one deadline for all of
+    it: a slow-loris client trickling a byte at a time never resets it)."""
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _DisconnectedError
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise body_too_large(limit)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _DisconnectedError
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise body_too_large(limit)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+    except TimeoutError:
+        raise body_timeout(timeout_s) from None
 
 
 async def send_rejection(send: Send, rejection: RequestRejectedError) -> None:
@@ -73,6 +84,10 @@ async def send_rejection(send: Send, rejection: RequestRejectedError) -> None:
         headers.append((b"www-authenticate", b'Bearer realm="sentiment"'))
     if rejection.status == 405:
         headers.append((b"allow", b"POST"))
+    if rejection.status in (408, 413):
+        # The rest of the body is still on its way (or never coming): close the connection
+        # instead of letting the server read and discard it to reuse the connection.
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": rejection.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -99,6 +114,9 @@ class Gateway:
             return
         except _DisconnectedError:
             return
+        if path == SPEC_PATH:
+            await serve_documented_spec(self.app, scope, receive, send, self._document)
+            return
         if body is None:
             await self.app(scope, receive, send)
             return
@@ -114,6 +132,15 @@ class Gateway:
 
         await self.app(scope, replay, send)
 
+    def _document(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """BentoML's OpenAPI document, corrected to what this gateway answers."""
+        return document_service(
+            spec,
+            limits=self.settings.limits,
+            predict_path=PREDICT_PATH,
+            auth_enabled=self.auth.enabled,
+        )
+
     async def _checked_body(self, scope: Scope, receive: Receive) -> bytes:
         """Read and check a ``/predict`` request; the body when it is valid."""
         if scope.get("method") != "POST":
@@ -126,6 +153,6 @@ class Gateway:
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > limits.max_body_bytes:
             raise body_too_large(limits.max_body_bytes)
-        body = await _read_body(receive, limits.max_body_bytes)
+        body = await _read_body(receive, limits.max_body_bytes, limits.body_read_timeout_s)
         validate_texts(decode_json(body), limits)
         return body

@@ -48,6 +48,8 @@ class LimitSettings:
     max_batch_size: int
     max_text_chars: int
     max_body_bytes: int
+    # Seconds a client gets to deliver the whole body (slow-loris guard, 408 after it).
+    body_read_timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,7 @@ def parse_settings(raw: Any, *, source: str = "<mapping>") -> ServingSettings:
             max_batch_size=bat.positive_int("max_batch_size"),
             max_text_chars=lim.positive_int("max_text_chars"),
             max_body_bytes=lim.positive_int("max_body_bytes"),
+            body_read_timeout_s=lim.number("body_read_timeout_s", low=0, high=3600, low_open=True),
         ),
         auth=AuthSettings(token_env=auth.text("token_env"), open_paths=auth.paths("open_paths")),
         metrics=MetricSettings(
@@ -212,6 +215,9 @@ def parse_settings(raw: Any, *, source: str = "<mapping>") -> ServingSettings:
     if settings.limits.max_batch_size < 2:
         # BentoML and the batcher both need room for more than one text per call.
         raise SettingsError(f"{source}: batching.max_batch_size must be at least 2")
+    if settings.limits.body_read_timeout_s >= settings.service.timeout_s:
+        # Otherwise a slow body would meet BentoML's request timeout (a 504) before the 408.
+        raise SettingsError(f"{source}: limits.body_read_timeout_s must be below service.timeout_s")
     return settings
 
 

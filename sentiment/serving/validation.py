@@ -67,6 +67,17 @@ def _kind(value: Any) -> str:
     return "object"
 
 
+def _is_unicode(text: str) -> bool:
+    """False for strings holding lone surrogates: Python's json accepts ``"\\ud800"`` (and
+    UTF-8-encoded surrogates), but such a string cannot be encoded, and BentoML's own
+    pydantic parser refuses the body as invalid JSON (a logged traceback)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_content_type(content_type: str | None) -> None:
     """Only JSON bodies are accepted; parameters such as ``charset=utf-8`` are fine."""
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
@@ -142,6 +153,13 @@ def validate_texts(payload: Any, limits: LimitSettings) -> list[str]:
         if not isinstance(text, str):
             raise RequestRejectedError(
                 422, "invalid_schema", f"texts[{i}] must be a string, got {_kind(text)}"
+            )
+        if not _is_unicode(text):
+            raise RequestRejectedError(
+                400,
+                "invalid_json",
+                f"texts[{i}] contains an unpaired UTF-16 surrogate (e.g. a lone \\ud800 escape); "
+                "send valid Unicode text",
             )
         if not text.strip():
             raise RequestRejectedError(

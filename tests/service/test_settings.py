@@ -77,6 +77,11 @@ def test_env_var_points_at_another_file(tmp_path: Path, monkeypatch: pytest.Monk
             "metrics.duration_buckets must be a non-empty, strictly increasing list",
         ),
         (with_change("limits", "max_text_char", 5), "unknown key(s) in limits: max_text_char"),
+        (with_change("limits", "body_read_timeout_s", 0), "limits.body_read_timeout_s must be"),
+        (
+            with_change("limits", "body_read_timeout_s", 30),
+            "limits.body_read_timeout_s must be below service.timeout_s",
+        ),
         ({k: v for k, v in SHIPPED.items() if k != "auth"}, "missing key <top level>.auth"),
         ({**SHIPPED, "extra": {}}, "unknown key(s) in <top level>: extra"),
         ({**SHIPPED, "limits": [1]}, "section 'limits' must be a mapping"),
