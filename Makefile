@@ -17,7 +17,7 @@ STATE := .state
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k data -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint system-deps clean-state
+.PHONY: help setup run test lint audit system-deps clean-state
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ lint: setup ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+audit: $(VENV)/.synced ## pip-audit over uv.lock; accepted findings: security/pip-audit-ignore.txt
+	$(PY) security/audit.py
 
 system-deps: ## install the Debian packages the integration tests need (podman, prometheus, chromium)
 	bash .ci/system-deps.sh
