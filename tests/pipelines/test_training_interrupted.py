@@ -39,7 +39,8 @@ TRAIN_STARTED = "Step `train_model` has started."
 TRAIN_FINISHED = "Step `train_model` has finished"
 
 # Each run's status and its steps' statuses, read from the sandbox's ZenML store in a child
-# process (this pytest process has its own ZenML configuration).
+# process (this pytest process has its own ZenML configuration). It runs outside the
+# repository so that it does not rewrite the repository's .zen/config.yaml (active stack).
 RUNS_SCRIPT = """
 import json
 from zenml.client import Client
@@ -69,7 +70,7 @@ def _production(sandbox: ProjectSandbox) -> str:
 def _zenml_runs(sandbox: ProjectSandbox) -> list[dict[str, Any]]:
     proc = subprocess.run(
         [sys.executable, "-c", RUNS_SCRIPT],
-        cwd=REPO_ROOT,
+        cwd=sandbox.root,
         env=sandbox.env,
         capture_output=True,
         text=True,
