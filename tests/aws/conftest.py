@@ -99,4 +99,5 @@ def first_aws_run(aws_world: AwsWorld) -> dict[str, Any]:
     )
     summary = json.loads(summary_path.read_text())
     summary["stdout"] = proc.stdout
+    summary["stderr"] = proc.stderr
     return summary

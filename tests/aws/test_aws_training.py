@@ -61,6 +61,33 @@ def test_training_reads_s3_and_promotes(first_aws_run: dict, aws_world: AwsWorld
     assert first_aws_run["metrics"]["accuracy"] >= 0.7
 
 
+def test_no_credential_in_the_run_output_or_its_step_logs(
+    first_aws_run: dict, aws_world: AwsWorld
+) -> None:
+    """The S3 secret key and the MLflow password reach the run only through ZenML secrets and
+    must never be printed: not in the CLI's output, not in the step logs ZenML stores in the
+    bucket (``zenml/logs/``)."""
+    secrets = {
+        "S3 secret key": aws_world.s3.secret_key,
+        "MLflow password": aws_world.mlflow.password,
+    }
+    client = aws_world.s3.client()
+    log_keys = [k for k in aws_world.s3.keys(BUCKET, "zenml/logs/") if k.endswith(".log")]
+    assert log_keys, "ZenML stores each step's log in the artifact store"
+    texts = {
+        "stdout": first_aws_run["stdout"],
+        "stderr": first_aws_run["stderr"],
+        **{
+            key: client.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode(errors="replace")
+            for key in log_keys
+        },
+    }
+    assert "train_model" in "".join(texts.values())  # the logs hold the run, not nothing
+    for where, text in texts.items():
+        for what, secret in secrets.items():
+            assert secret not in text, f"{what} printed in {where}"
+
+
 def test_every_artifact_lands_in_the_bucket(first_aws_run: dict, aws_world: AwsWorld) -> None:
     zenml_keys = aws_world.s3.keys(BUCKET, "zenml/")
     for step, artifact, filename in (

@@ -27,7 +27,9 @@ class S3Server:
     endpoint: str
     process: RunningProcess
     access_key: str = "testing"
-    secret_key: str = "testing"
+    # moto accepts any key pair; a distinctive secret lets tests grep logs and output for it
+    # (tests/aws: the training run never prints it). "testing" would match ordinary words.
+    secret_key: str = "moto-secret-5f3c9a7e41d2b8"
     region: str = "us-east-1"
 
     @property
