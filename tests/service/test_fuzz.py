@@ -77,6 +77,9 @@ def test_schemathesis_finds_no_5xx_and_no_schema_violation(
     assert proc.returncode == 0, output[-8000:]
     assert "No issues found" in output, output[-3000:]
     assert re.search(r"Tested: 5\b", output), output[-3000:]  # health x4 and /predict
+    cases = re.search(r"(\d+) generated, (\d+) passed", output)
+    assert cases, output[-3000:]
+    print(f"\nschemathesis: {cases[1]} test cases, {cases[2]} passed (seed {FUZZ_SEED})")
 
 
 def test_the_document_lists_what_predict_really_answers(served_bento: str) -> None:
