@@ -1,12 +1,36 @@
 """Cross-request batching of model calls inside one worker.
 
-Why not BentoML's ``@bentoml.api(batchable=True)``: its dispatcher only batches requests that
-reach a batchable *route*. A public ``/predict`` that validates input and returns
-``{"predictions", "model_version"}`` cannot itself be that route (a batchable API returns a
-bare list per caller), and calling a batchable method from another API goes through BentoML's
-in-process HTTP client: a second JSON round trip and middleware pass per request, plus a
-second public route that bypasses validation. Measured here, that path took 17-19 ms per
-single-text request against 8 ms for this batcher and 6-12 ms for no batching at all.
+Why not BentoML's adaptive batching (``@bentoml.api(batchable=True)``): its dispatcher only
+batches requests that reach a batchable *route*. A public ``/predict`` that validates input
+and returns ``{"predictions", "model_version"}`` cannot itself be that route (a batchable API
+returns a bare list per caller), so it has to call an internal batchable API through
+BentoML's in-process client (``self.to_async.<method>``): a second JSON round trip through
+the whole ASGI stack per request, and a second public route that the gateway must hide.
+
+Measured (2026-11-23, bentoml 1.4.39, the full-archive model, 2 workers, one full-length
+review per request, 8 s per cell, two interleaved rounds on a shared 2-core machine with
+load average 5-8; req/s, p50/p99 ms):
+
+=====  ====================  =======================  ===========================
+  c    this batcher          adaptive, as shipped     adaptive, no proxy refresh
+=====  ====================  =======================  ===========================
+  1    147 / 109 req/s,      32 / 32 req/s,           43 / 28 req/s,
+       p50 5-9, p99 17-20    p50 28-29, p99 55-56     p50 16-30, p99 36-87
+  8    289 / 457 req/s,      57 / 66 req/s,           187 / 138 req/s,
+       p99 62 / 40           p99 221 / 910, 40 errors p99 89 / 208
+ 32    563 / 700 req/s,      103 / 112 req/s,         226 / 140 req/s,
+       p99 385 / 269         p99 1143 / 1189,         p99 635 / 959
+                             195 errors
+=====  ====================  =======================  ===========================
+
+The adaptive variant was an internal ``batchable=True`` API taking ``list[str]``
+(``max_batch_size`` 64, ``max_latency_ms`` 10000) behind a per-process secret header that
+the gateway checked, so it stayed unreachable from outside and worked with auth on. It was
+3-5x slower, far outside the 15% that would have justified the standard mechanism. Its
+errors were 500s from BentoML's in-process client (``ServerDisconnectedError``): the client
+recycles its aiohttp session every 100 calls while other calls are still in flight
+(bentoml/BentoML#5540, #5544); with that refresh disabled (the third column, a private
+setting) the errors went, the cost of the extra round trip stayed.
 
 This batcher is the "continuous batching" form of the same idea, with no timer: a request
 that finds the model idle runs at once (no added latency at low load); requests that arrive

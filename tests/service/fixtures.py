@@ -110,6 +110,11 @@ def start_bento_server(
 
     ``config`` overrides sections of configs/serving.yaml (written to a temp file and passed
     as ``SENTIMENT_SERVING_CONFIG``), e.g. ``{"service": {"workers": 1}}``.
+
+    Only the ``default`` server (``bento_server``) uses the Bento's own ``BENTOML_HOME``;
+    every other one gets a home that links to its stores. ``bentoml serve`` empties
+    ``$BENTOML_HOME/prometheus_multiproc_dir`` at start-up, so a second server on the same
+    home would wipe the metric files of the session's default server mid-session.
     """
 
     @contextlib.contextmanager
@@ -121,6 +126,12 @@ def start_bento_server(
     ) -> Iterator[tuple[str, RunningProcess]]:
         workdir = tmp_path_factory.mktemp(f"server_{name}")
         full_env = {**built_bento.env, **(env or {})}
+        if name != "default" and "BENTOML_HOME" not in (env or {}):
+            home = workdir / "bentoml_home"
+            home.mkdir()
+            for store in ("bentos", "models"):
+                (home / store).symlink_to(built_bento.bentoml_home / store)
+            full_env["BENTOML_HOME"] = str(home)
         if config:
             full_env["SENTIMENT_SERVING_CONFIG"] = str(serving_config_file(workdir, config))
         port = free_port()

@@ -95,3 +95,34 @@ def test_metrics_move_with_traffic_and_add_up_across_both_workers(
         if name == "bentoml_service_request_total" and dict(labels).get("endpoint") == "/predict"
     }
     assert {"200", "422"} <= codes
+
+
+def test_concurrent_requests_are_scored_together_across_both_workers(
+    served_bento: str, built_bento: BuiltBento
+) -> None:
+    """Cross-request batching in the served Bento: fewer model calls than requests.
+
+    ``sentiment_prediction_duration_seconds`` observes once per model call and
+    ``sentiment_request_batch_size`` once per request, so with one text per request their
+    counts are calls and requests. Long texts make each call last long enough for the 32
+    concurrent clients to queue behind it.
+    """
+    n_requests = 192
+    text = "a wonderful film, i loved every minute but the ending dragged. " * 300
+    before = scrape(served_bento)
+
+    def predict(i: int) -> int:
+        r = httpx.post(f"{served_bento}/predict", json={"texts": [f"{i} {text}"]}, timeout=60)
+        return r.status_code
+
+    with ThreadPoolExecutor(32) as pool:
+        assert set(pool.map(predict, range(n_requests))) == {200}
+    after = scrape(served_bento)
+
+    def delta(name: str) -> float:
+        return value(after, name) - value(before, name)
+
+    assert delta("sentiment_request_batch_size_count") == n_requests
+    assert delta("sentiment_input_length_characters_count") == n_requests
+    calls = delta("sentiment_prediction_duration_seconds_count")
+    assert 1 <= calls < n_requests, f"{calls} model calls for {n_requests} requests: no batching"
