@@ -56,6 +56,8 @@ def test_limits_are_inclusive() -> None:
         (JSON, b'{"texts": [["a"]]}', 422, "invalid_schema", "got array"),
         (JSON, b'{"texts": []}', 422, "empty_batch", "'texts' is empty"),
         (JSON, b'{"texts": ["a", " \\n"]}', 422, "blank_text", "texts[1] is empty"),
+        (JSON, b'{"texts": ["a", "b \\ud800"]}', 400, "invalid_json", "texts[1] contains an unp"),
+        (JSON, b'{"texts": ["\xed\xa0\x80"]}', 400, "invalid_json", "unpaired UTF-16 surrogate"),
         (JSON, b'{"texts": ["a", "b", "c", "d", "e"]}', 422, "batch_too_large", "has 5 items"),
         (JSON, b'{"texts": ["a", "01234567890"]}', 422, "text_too_long", "texts[1] has 11"),
         (JSON, b'{"texts": ["' + b"a" * 2000 + b'"]}', 413, "body_too_large", "1000 bytes"),
