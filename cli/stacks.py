@@ -437,7 +437,7 @@ def ensure_local_mlflow(
 
 
 def ensure_stack(name: str, overrides: Mapping[str, str] | None = None) -> list[str]:
-    """Register ``name`` from its file (no-op when unchanged) and make it the active stack.
+    """Register ``name`` from its file (no-op when unchanged); this process then uses it.
 
     ``name`` is a file in ``stacks/`` or the path of a stack file. When the file's
     placeholders have no value here (e.g. ``train --stack aws`` after ``stack register aws
@@ -467,12 +467,17 @@ def ensure_stack(name: str, overrides: Mapping[str, str] | None = None) -> list[
 
 
 def _activate(name: str) -> None:
+    """Use ``name`` for the rest of this process only, by ID.
+
+    Not ``Client().activate_stack``: that writes the checkout's ``.zen/config.yaml``, so a
+    run against another ZenML store (a test sandbox, a CI job) would leave the checkout
+    pointing at a stack its own store does not have. ``stack register --activate`` is the
+    command that changes the checkout's active stack.
+    """
     from zenml.client import Client
 
-    client = Client()
-    client.activate_stack(name)
     os.environ["ZENML_ACTIVE_STACK_ID"] = str(
-        client.get_stack(name, allow_name_prefix_match=False).id
+        Client().get_stack(name, allow_name_prefix_match=False).id
     )
 
 

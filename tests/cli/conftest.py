@@ -31,6 +31,9 @@ def zenml_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.setenv("ZENML_CONFIG_PATH", str(config_path))
     monkeypatch.setenv("ZENML_ANALYTICS_OPT_IN", "false")
     monkeypatch.setenv("AUTO_OPEN_DASHBOARD", "false")
+    # Empty, not deleted: run.py commands pin their stack by setting this variable in
+    # os.environ, and only a recorded setenv makes monkeypatch remove it again afterwards.
+    monkeypatch.setenv("ZENML_ACTIVE_STACK_ID", "")
     GlobalConfiguration._reset_instance()
     Client._reset_instance()
     previous_root = source_utils.get_source_root() if source_utils._CUSTOM_SOURCE_ROOT else None
