@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deploy": ("cli.deploy", "package the promoted model as a Bento and release it"),
     "serve": ("cli.serve", "serve the latest built Bento in the foreground (bentoml serve)"),
     "undeploy": ("cli.undeploy", "stop what deploy started (container or kubernetes)"),
-    "predict": ("cli.predict", "score a CSV/Parquet batch with the production model (+ drift check)"),
+    "predict": ("cli.predict", "score a CSV/Parquet file with the production model (+ drift)"),
     "drift": ("cli.drift", "check a batch of texts for drift against the training data"),
     "rollback": ("cli.rollback", "move the 'production' alias back to the previous version"),
     "dashboard": ("cli.dashboard", "start (or --stop) the local ZenML dashboard"),
