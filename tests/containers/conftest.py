@@ -1,10 +1,10 @@
 """Fixtures for the image tests: a Bento to containerize and its image, built with podman.
 
-The tests take whichever Bento ``bento_under_test`` returns. Until the real service's Bento
-(``built_bento``, from the service tests) is wired in, that is a hello-world Bento built here
-in a temporary ``BENTOML_HOME``: it goes through the same BentoML image build and
-entrypoint as the real one, minus the model. To switch, return a :class:`BentoUnderTest`
-for the real Bento from ``bento_under_test`` (tag, its ``BENTOML_HOME`` and a smoke request).
+The tests take whichever Bento ``bento_under_test`` returns: the real service's Bento
+(``built_bento`` from tests/service/fixtures.py: the repo's bentofile with a small model
+trained here), so ``/predict`` in the running container answers with that model's
+predictions and version. The hello-world Bento (``hello_bento``) stays available for tests
+that only need some Bento and a quick build.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 
 from sentiment.containers import containerize
 from tests.containers.bentos import BentoUnderTest, BuiltImage, build_hello_bento
+from tests.service.bentos import SMOKE_EXPECT, SMOKE_PATH, SMOKE_PAYLOAD, BuiltBento
 from tests.support.binaries import require_binary
 from tests.support.podman import Podman, keep_build_cache, prepare_podman
 from tests.support.processes import free_port, http_ok, running
@@ -34,10 +35,20 @@ def hello_bento(tmp_path_factory: pytest.TempPathFactory) -> BentoUnderTest:
     return build_hello_bento(tmp_path_factory.mktemp("hello_bento"), f"t{secrets.token_hex(4)}")
 
 
+SERVICE_IMAGE_NAME = "sentiment-classifier-test"
+
+
 @pytest.fixture(scope="session")
-def bento_under_test(hello_bento: BentoUnderTest) -> BentoUnderTest:
-    """The Bento whose image the integration tests build (hello-world for now)."""
-    return hello_bento
+def bento_under_test(built_bento: BuiltBento) -> BentoUnderTest:
+    """The Bento whose image the integration tests build: the real service's."""
+    return BentoUnderTest(
+        tag=built_bento.tag,
+        bentoml_home=built_bento.bentoml_home,
+        image_name=SERVICE_IMAGE_NAME,
+        smoke_path=SMOKE_PATH,
+        smoke_payload=SMOKE_PAYLOAD,
+        smoke_expect=SMOKE_EXPECT,
+    )
 
 
 @pytest.fixture(scope="session")
