@@ -16,7 +16,9 @@ What it does, in one run:
    JSON, the same model file and the same number of workers. Both listen on 127.0.0.1.
 4. Drives each with the same closed-loop load - concurrency 1, 8, 32; one full-length test
    review per request; a short warm-up, then ``--duration`` seconds per cell - and prints
-   throughput, p50/p99 latency and errors, the Bento/Flask ratio and the share of the ceiling.
+   throughput, p50/p99 latency and errors, the Bento/Flask ratio, the share of the ceiling,
+   and how many cores other processes kept busy during each cell ("other load": busy CPU time
+   from /proc/stat minus this process's and its servers'), since the machine may be shared.
 
 The load generator is a minimal asyncio HTTP/1.1 client in this process (keep-alive where the
 server allows it; gunicorn's sync workers close every connection, so Flask requests include a
@@ -196,6 +198,28 @@ def serving(
 # --------------------------------------------------------------------------- load
 
 
+def _machine_busy_seconds() -> float:
+    """CPU-seconds all cores have spent busy since boot (/proc/stat; idle and iowait excluded)."""
+    first = Path("/proc/stat").read_text().split("\n", 1)[0]
+    ticks = [int(v) for v in first.split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _our_cpu_seconds() -> float:
+    """CPU-seconds used so far by this process and its live descendants (the servers)."""
+    import psutil
+
+    total = 0.0
+    root = psutil.Process()
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 @dataclass
 class Cell:
     server: str
@@ -203,6 +227,7 @@ class Cell:
     seconds: float
     latencies: list[float]
     errors: int
+    other_cores: float = float("nan")  # cores busy with processes outside the benchmark
 
     @property
     def rps(self) -> float:
@@ -269,10 +294,15 @@ async def _drive(
 def load_cell(
     server: str, url: str, requests: list[bytes], concurrency: int, seconds: float, warmup: float
 ) -> Cell:
+    """One closed-loop measurement, and how busy the rest of the machine was meanwhile
+    (all busy CPU time minus this process's and its servers')."""
     port = int(url.rsplit(":", 1)[1])
     cell = Cell(server, concurrency, seconds, [], 0)
     asyncio.run(_drive(port, requests, concurrency, warmup, None))
+    busy, ours, start = _machine_busy_seconds(), _our_cpu_seconds(), time.perf_counter()
     asyncio.run(_drive(port, requests, concurrency, seconds, cell))
+    other = (_machine_busy_seconds() - busy) - (_our_cpu_seconds() - ours)
+    cell.other_cores = max(0.0, other) / (time.perf_counter() - start)
     return cell
 
 
@@ -385,13 +415,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cells.append(cell)
                 print(
                     f"  {name:5s} c={c:<3d} {cell.rps:7.1f} req/s  p50 {cell.pct(0.5):7.1f} ms  "
-                    f"p99 {cell.pct(0.99):7.1f} ms  errors {cell.errors}",
+                    f"p99 {cell.pct(0.99):7.1f} ms  errors {cell.errors}  "
+                    f"other load {cell.other_cores:.2f} cores",
                     flush=True,
                 )
 
     print(
         "\nconcurrency | bento req/s | flask req/s | ratio | bento p50/p99 ms | "
-        "flask p50/p99 ms | bento reviews/s / ceiling"
+        "flask p50/p99 ms | bento reviews/s / ceiling | other load (cores) bento / flask"
     )
     by = {(c.server, c.concurrency): c for c in cells}
     for c in args.concurrency:
@@ -400,7 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"{c:11d} | {b.rps:11.1f} | {f.rps:11.1f} | {ratio:5.2f} | "
             f"{b.pct(0.5):6.1f} / {b.pct(0.99):6.1f} | {f.pct(0.5):6.1f} / {f.pct(0.99):6.1f} | "
-            f"{b.rps * per_request / ceiling:5.2f}"
+            f"{b.rps * per_request / ceiling:5.2f} | "
+            f"{b.other_cores:4.2f} / {f.other_cores:4.2f}"
         )
     print(f"\nwork dir (model, Bento store, server logs): {work}")
     return 0
