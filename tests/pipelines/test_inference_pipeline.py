@@ -224,7 +224,9 @@ def test_out_of_domain_drifts_and_retrains_through_the_gate(
 def _zenml_artifact(sandbox: ProjectSandbox, run_id: str, step: str, output: str) -> str:
     """Load an artifact from the sandbox's ZenML store (in a subprocess: its own config)."""
     code = (
-        "import sys\nfrom zenml.client import Client\n"
+        "import sys\nfrom zenml.client import Client\nfrom zenml.utils import source_utils\n"
+        # The materializers are the repo's code: import them from there.
+        f"source_utils.set_custom_source_root({str(REPO_ROOT)!r})\n"
         f"run = Client().get_pipeline_run({run_id!r})\n"
         f"out = run.steps[{step!r}].outputs[{output!r}]\n"
         "out = out[0] if isinstance(out, list) else out\n"
