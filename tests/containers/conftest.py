@@ -3,20 +3,18 @@
 The tests take whichever Bento ``bento_under_test`` returns: the real service's Bento
 (``built_bento`` from tests/service/fixtures.py: the repo's bentofile with a small model
 trained here), so ``/predict`` in the running container answers with that model's
-predictions and version. The hello-world Bento (``hello_bento``) stays available for tests
-that only need some Bento and a quick build.
+predictions and version.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sentiment.containers import containerize
-from tests.containers.bentos import BentoUnderTest, BuiltImage, build_hello_bento
+from tests.containers.bentos import BentoUnderTest, BuiltImage
 from tests.service.bentos import SMOKE_EXPECT, SMOKE_PATH, SMOKE_PAYLOAD, BuiltBento
 from tests.support.binaries import require_binary
 from tests.support.podman import Podman, keep_build_cache, prepare_podman
@@ -27,12 +25,6 @@ from tests.support.processes import free_port, http_ok, running
 def podman() -> Podman:
     """Rootful podman prepared for this machine (skips locally / fails on CI without it)."""
     return prepare_podman()
-
-
-@pytest.fixture(scope="session")
-def hello_bento(tmp_path_factory: pytest.TempPathFactory) -> BentoUnderTest:
-    """The hello-world Bento, with a per-session version so parallel runs never collide."""
-    return build_hello_bento(tmp_path_factory.mktemp("hello_bento"), f"t{secrets.token_hex(4)}")
 
 
 SERVICE_IMAGE_NAME = "sentiment-classifier-test"

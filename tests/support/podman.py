@@ -336,7 +336,7 @@ def keep_build_cache(podman: Podman, image: str) -> None:
     """Tag ``image`` as ``<repository>:build-cache`` so its layers survive its removal.
 
     podman deletes a build's intermediate layers together with the image, so the next run
-    would rebuild from scratch (about 110 s instead of about 30 s for the hello-world
+    would rebuild from scratch (about 110 s instead of about 30 s for a small
     Bento). One cache image per repository is kept; the one it replaces is deleted.
     Set ``SENTIMENT_KEEP_IMAGE_CACHE=0`` to keep nothing.
     """
