@@ -6,7 +6,6 @@ Also the lifecycle promise: after a rollback, deploy serves the version rolled b
 
 from __future__ import annotations
 
-import json
 import secrets
 from pathlib import Path
 
@@ -26,18 +25,7 @@ SMALL_MODEL = {"features": {"min_df": 1}}
 @pytest.fixture(scope="module")
 def trained(sandbox: ProjectSandbox, small_dataset: Path) -> dict:
     config = sandbox.training_config("good", promotion=GATE, model_params=SMALL_MODEL)
-    summary = sandbox.root / "train.json"
-    sandbox.run(
-        "train",
-        "--config",
-        str(config),
-        "--data",
-        str(small_dataset),
-        "--summary-json",
-        str(summary),
-        check=True,
-    )
-    return json.loads(summary.read_text())
+    return sandbox.train(config, small_dataset, "train")
 
 
 def test_deploy_local_then_bentoml_serve_predicts(trained: dict, sandbox: ProjectSandbox) -> None:
@@ -52,18 +40,7 @@ def test_deploy_after_rollback_serves_the_previous_version(
     trained: dict, sandbox: ProjectSandbox, small_dataset: Path
 ) -> None:
     config = sandbox.training_config("good", promotion=GATE, model_params=SMALL_MODEL)
-    summary = sandbox.root / "train2.json"
-    sandbox.run(
-        "train",
-        "--config",
-        str(config),
-        "--data",
-        str(small_dataset),
-        "--summary-json",
-        str(summary),
-        check=True,
-    )
-    second = json.loads(summary.read_text())
+    second = sandbox.train(config, small_dataset, "train2")
     assert second["promoted"] is True
     sandbox.run("rollback", "--reason", "test", check=True)
     body = deploy_and_serve(sandbox, trained["model_version"])

@@ -56,18 +56,7 @@ def inference_config(sandbox: ProjectSandbox, name: str, **overrides: Any) -> Pa
 @pytest.fixture(scope="module")
 def trained(sandbox: ProjectSandbox, small_dataset: Path) -> dict[str, Any]:
     config = sandbox.training_config("train", promotion=GATE)
-    summary = sandbox.root / "train.json"
-    sandbox.run(
-        "train",
-        "--config",
-        str(config),
-        "--data",
-        str(small_dataset),
-        "--summary-json",
-        str(summary),
-        check=True,
-    )
-    result = json.loads(summary.read_text())
+    result = sandbox.train(config, small_dataset, "train")
     assert result["promoted"] is True
     return result
 

@@ -6,7 +6,6 @@ stops the run before anything is registered.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -38,19 +37,9 @@ def _versions(sandbox: ProjectSandbox) -> list[str]:
 @pytest.fixture(scope="module")
 def first_run(sandbox: ProjectSandbox, small_dataset: Path) -> dict:
     config = sandbox.training_config("good", promotion=GATE, model_params=SMALL_MODEL)
-    summary_path = sandbox.root / "first.json"
-    proc = sandbox.run(
-        "train",
-        "--config",
-        str(config),
-        "--data",
-        str(small_dataset),
-        "--summary-json",
-        str(summary_path),
-        check=True,
-    )
-    assert "PROMOTED to 'production'" in proc.stdout
-    return json.loads(summary_path.read_text())
+    summary = sandbox.train(config, small_dataset, "first")
+    assert "PROMOTED to 'production'" in summary["stdout"]
+    return summary
 
 
 def test_first_run_registers_and_promotes(first_run: dict, sandbox: ProjectSandbox) -> None:
@@ -111,20 +100,9 @@ def test_worse_config_does_not_move_the_alias(
             "classifier": {"nb_C": 0.0001, "plain_C": 0.0001},
         },
     )
-    summary_path = sandbox.root / "worse.json"
-    proc = sandbox.run(
-        "train",
-        "--config",
-        str(worse),
-        "--data",
-        str(small_dataset),
-        "--summary-json",
-        str(summary_path),
-        check=True,
-    )
-    summary = json.loads(summary_path.read_text())
-    assert summary["promoted"] is False, proc.stdout
-    assert "NOT promoted" in proc.stdout
+    summary = sandbox.train(worse, small_dataset, "worse")
+    assert summary["promoted"] is False, summary["stdout"]
+    assert "NOT promoted" in summary["stdout"]
     assert summary["champion_version"] == first_run["model_version"]
     assert summary["champion_metrics"]["accuracy"] == pytest.approx(
         first_run["metrics"]["accuracy"]
@@ -201,18 +179,7 @@ def test_rollback_moves_the_alias_back_and_records_why(
     first_run: dict, sandbox: ProjectSandbox, small_dataset: Path
 ) -> None:
     config = sandbox.training_config("good", promotion=GATE, model_params=SMALL_MODEL)
-    summary_path = sandbox.root / "second.json"
-    sandbox.run(
-        "train",
-        "--config",
-        str(config),
-        "--data",
-        str(small_dataset),
-        "--summary-json",
-        str(summary_path),
-        check=True,
-    )
-    second = json.loads(summary_path.read_text())
+    second = sandbox.train(config, small_dataset, "second")
     assert second["promoted"] is True  # same data, same metric: within the tolerance
     client = _client(sandbox)
     assert (

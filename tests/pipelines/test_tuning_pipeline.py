@@ -172,19 +172,8 @@ def test_written_config_is_the_base_with_model_params_replaced_and_trains(
     base["parameters"].pop("model_params")
     assert tuned == base
 
-    summary_path = sandbox.root / "tuned-train.json"
-    proc = sandbox.run(
-        "train",
-        "--config",
-        str(tuning["tuned"]),
-        "--data",
-        str(small_dataset),
-        "--summary-json",
-        str(summary_path),
-        check=True,
-    )
-    summary = json.loads(summary_path.read_text())
-    assert summary["promoted"] is True, proc.stdout
+    summary = sandbox.train(tuning["tuned"], small_dataset, "tuned-train")
+    assert summary["promoted"] is True, summary["stdout"]
     run = _client(sandbox).get_run(summary["mlflow_run_id"])
     assert run.data.params["features.max_features"] == "100000"
 

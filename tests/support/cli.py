@@ -7,6 +7,7 @@ touch the developer's stacks or models.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -66,6 +67,22 @@ class ProjectSandbox:
                 f"{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
             )
         return proc
+
+    def train(self, config: Path, data: Path, name: str) -> dict[str, Any]:
+        """``run.py train`` with ``config`` on ``data`` (must succeed): its summary JSON, plus
+        what the command printed under ``"stdout"``."""
+        summary = self.root / f"{name}.json"
+        proc = self.run(
+            "train",
+            "--config",
+            str(config),
+            "--data",
+            str(data),
+            "--summary-json",
+            str(summary),
+            check=True,
+        )
+        return {**json.loads(summary.read_text()), "stdout": proc.stdout}
 
     def training_config(self, name: str, **overrides: Any) -> Path:
         """A copy of configs/training.yaml with ``parameters`` sections overlaid."""
