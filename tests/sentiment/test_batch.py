@@ -25,7 +25,7 @@ from sentiment.batch import (
     resolve_model,
     score_file,
 )
-from tests.support.processes import free_port, http_ok, running
+from tests.support.s3 import moto_s3
 
 MODEL = ModelRef("sentiment-classifier", "7", "production")
 # Texts that a CSV writer must quote, non-ASCII, an empty text and one that looks like NA.
@@ -280,30 +280,13 @@ def test_resolve_model_without_a_registered_model_says_what_to_do(tmp_path):
 @pytest.mark.integration
 def test_s3_input_and_output_through_moto(tmp_path):
     """s3:// in and out through a real moto server: same rows, no temporary object left."""
-    boto3 = pytest.importorskip("boto3")
-    moto = Path(".venv/bin/moto_server")
-    if not moto.exists():
-        pytest.skip("moto_server not installed in .venv")
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    with running(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
-        log_path=tmp_path / "moto.log",
-        ready=lambda: http_ok(f"{endpoint}/moto-api/"),
-        what="moto_server",
-    ):
-        creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **creds)
-        s3.create_bucket(Bucket="batches")
+    with moto_s3(tmp_path, buckets=("batches",)) as server:
+        s3 = server.client()
         df = frame(25)
         s3.put_object(Bucket="batches", Key="in/reviews.csv", Body=df.to_csv(index=False).encode())
         spec = BatchSpec(
             chunk_rows=10,
-            storage_options={
-                "key": "testing",
-                "secret": "testing",
-                "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-            },
+            storage_options=server.storage_options,
         )
         assert input_columns("s3://batches/in/reviews.csv", spec) == ["id", "text", "source"]
         result = score_file(

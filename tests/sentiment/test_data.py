@@ -32,7 +32,7 @@ from sentiment.data import (
     load_splits,
     resolve_source,
 )
-from tests.support.processes import free_port, http_ok, running
+from tests.support.s3 import moto_s3
 
 
 def _assert_canonical(frame: pd.DataFrame) -> None:
@@ -502,28 +502,9 @@ def test_download_failure_says_how_to_work_offline(http_dir, tmp_path):
 @pytest.mark.integration
 def test_s3_sources_through_moto(tmp_path, acl_tarball, acl_parent_dir, expected_splits):
     """s3:// works exactly like a local path: CSV, archive, aclImdb prefix, train/test prefix."""
-    boto3 = pytest.importorskip("boto3")
     s3fs = pytest.importorskip("s3fs")
-    moto = Path(".venv/bin/moto_server")
-    if not moto.exists():
-        pytest.skip("moto_server not installed in .venv")
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    with running(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
-        log_path=tmp_path / "moto.log",
-        ready=lambda: http_ok(f"{endpoint}/moto-api/"),
-        what="moto_server",
-    ):
-        creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **creds).create_bucket(
-            Bucket="data"
-        )
-        options = {
-            "key": "testing",
-            "secret": "testing",
-            "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-        }
+    with moto_s3(tmp_path, buckets=("data",)) as server:
+        options = server.storage_options
         fs = s3fs.S3FileSystem(**options)
         table = _table()
         table.to_csv(tmp_path / "reviews.csv", index=False)
