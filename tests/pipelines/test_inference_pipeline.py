@@ -9,8 +9,6 @@ switched on, trains a new version that takes the alias only through the training
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -221,16 +219,6 @@ def _zenml_artifact(sandbox: ProjectSandbox, run_id: str, step: str, output: str
         "out = out[0] if isinstance(out, list) else out\n"
         "sys.stdout.write(str(out.load()))\n"
     )
-    # Not from the repo root: its .zen (made by `make setup`) names the developer's active
-    # stack, which this sandbox's store does not have.
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        env=sandbox.env,
-        cwd=sandbox.root,
-        text=True,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
+    proc = sandbox.python(code)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,15 +67,7 @@ def _production(sandbox: ProjectSandbox) -> str:
 
 
 def _zenml_runs(sandbox: ProjectSandbox) -> list[dict[str, Any]]:
-    proc = subprocess.run(
-        [sys.executable, "-c", RUNS_SCRIPT],
-        cwd=sandbox.root,
-        env=sandbox.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
+    proc = sandbox.python(RUNS_SCRIPT, check=True)
     return list(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 

@@ -68,6 +68,22 @@ class ProjectSandbox:
             )
         return proc
 
+    def python(self, code: str, *, check: bool = False) -> subprocess.CompletedProcess[str]:
+        """``python -c code`` against this sandbox's ZenML store, e.g. to read a run back.
+
+        From the sandbox root, not the repo: the checkout's ``.zen`` names the developer's
+        active stack, which this sandbox's store does not have.
+        """
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=self.root,
+            env=self.env,
+            text=True,
+            capture_output=True,
+            timeout=300,
+            check=check,
+        )
+
     def train(self, config: Path, data: Path, name: str) -> dict[str, Any]:
         """``run.py train`` with ``config`` on ``data`` (must succeed): its summary JSON, plus
         what the command printed under ``"stdout"``."""
