@@ -17,7 +17,7 @@ STATE := .state
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k data -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint audit system-deps clean-state
+.PHONY: help setup run test lint audit system-deps clean-state cluster cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,7 +29,7 @@ $(UV):
 
 # The project venv, exactly as locked (re-synced when the lock or pyproject changes).
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 # ZenML repository root (step sources resolve relative to it).
@@ -58,6 +58,12 @@ lint: setup ## ruff and mypy
 
 audit: $(VENV)/.synced ## pip-audit over uv.lock; accepted findings: security/pip-audit-ignore.txt
 	$(PY) security/audit.py
+
+cluster: $(VENV)/.synced ## build (once per machine) and start a single-node Kubernetes on 127.0.0.1
+	$(PY) -m local_cluster up
+
+cluster-down: $(VENV)/.synced ## stop the local Kubernetes (by PID) and restore the host
+	$(PY) -m local_cluster down
 
 system-deps: ## install the Debian packages the integration tests need (podman, prometheus, chromium)
 	bash .ci/system-deps.sh

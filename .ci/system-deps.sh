@@ -30,6 +30,15 @@ PACKAGES=(
   chromium
   chromium-driver
   fonts-liberation
+  # The local Kubernetes node (local_cluster/, `make cluster`): its container runtime,
+  # OCI runtime (runc, above) and pod network plugins; kubelet and the control plane are
+  # built from the Go module proxy with the machine's Go.
+  containerd
+  containernetworking-plugins
+  iproute2           # deletes the pod bridge on `make cluster-down`
+  openssl            # the cluster's certificates
+  gcc                # the pod sandbox's static pause binary
+  libc6-dev
   # --- add further packages below this line (keep one per line, with a comment) ---
 )
 

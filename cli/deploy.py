@@ -36,8 +36,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--image-registry",
-        help="registry to push to (kubernetes target; default: the stack's container registry)",
+        help="registry to push to (kubernetes target; default: the stack's container registry, "
+        "else the one the cluster advertises in kube-public/local-registry-hosting)",
     )
+    add_kubeconfig_argument(parser)
+
+
+def add_kubeconfig_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kubeconfig",
+        type=Path,
+        help="kubeconfig of the cluster (kubernetes target; default: $KUBECONFIG, else "
+        "kubectl's default ~/.kube/config). `make cluster` writes .state/kube/config",
+    )
+
+
+def kubeconfig_of(args: argparse.Namespace) -> str | None:
+    """The kubeconfig kubectl will use: the flag, else $KUBECONFIG, else kubectl's default."""
+    if args.kubeconfig:
+        return str(Path(args.kubeconfig).resolve())
+    return os.environ.get("KUBECONFIG") or None
 
 
 def main(args: argparse.Namespace) -> int:
@@ -54,11 +72,20 @@ def main(args: argparse.Namespace) -> int:
         container["host_port"] = args.port
     ensure_stack(args.stack)
     params["kubernetes"] = kubernetes_settings(params.get("kubernetes") or {}, args.stack)
+    params["kubernetes"]["kubeconfig"] = kubeconfig_of(args)
     image_registry = args.image_registry
     if args.target == "kubernetes" and not image_registry:
         image_registry = stack_image_registry()
         if image_registry:
             print(f"pushing to the stack's container registry {image_registry}")
+        else:
+            from sentiment.kubernetes import advertised_local_registry
+
+            image_registry = advertised_local_registry(
+                kubeconfig=params["kubernetes"]["kubeconfig"]
+            )
+            if image_registry:
+                print(f"pushing to the registry the cluster advertises: {image_registry}")
     note = release_stack()
     if note:
         print(note)
@@ -190,6 +217,7 @@ def add_undeploy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", choices=TARGETS, required=True)
     parser.add_argument("--config", type=Path, default=CONFIGS_DIR / "deployment.yaml")
     parser.add_argument("--backend", choices=("docker", "podman", "buildah"))
+    add_kubeconfig_argument(parser)
 
 
 def undeploy_main(args: argparse.Namespace) -> int:
@@ -222,6 +250,6 @@ def undeploy_main(args: argparse.Namespace) -> int:
         model_version="undeploy",
         namespace=k8s["namespace"],
     )
-    for line in undeploy(manifests, namespace=k8s["namespace"]):
+    for line in undeploy(manifests, namespace=k8s["namespace"], kubeconfig=kubeconfig_of(args)):
         print(line)
     return 0

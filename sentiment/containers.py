@@ -458,12 +458,29 @@ def remote_ref(image: str, registry: str) -> str:
     return f"{registry}/{image}"
 
 
+def _is_loopback_registry(registry: str) -> bool:
+    host = registry.split("/", 1)[0].rsplit(":", 1)[0]
+    return host == "localhost" or host.startswith("127.") or host == "[::1]"
+
+
 def push_commands(image: str, registry: str, settings: ContainerSettings) -> list[list[str]]:
-    """``<cli> tag`` then ``<cli> push`` for ``image`` under ``registry``."""
+    """``<cli> tag`` then ``<cli> push`` for ``image`` under ``registry``.
+
+    A registry on this machine's loopback gets plain HTTP with podman, as docker allows for
+    127.0.0.0/8 by default (a local cluster's registry has no certificate); an explicit
+    ``--tls-verify`` in ``push_args`` wins.
+    """
     target = remote_ref(image, registry)
+    push_args = list(settings.push_args)
+    if (
+        settings.cli == "podman"
+        and _is_loopback_registry(registry)
+        and not any(arg.startswith("--tls-verify") for arg in push_args)
+    ):
+        push_args.append("--tls-verify=false")
     return [
         [settings.cli, "tag", image, target],
-        [settings.cli, "push", *settings.push_args, target],
+        [settings.cli, "push", *push_args, target],
     ]
 
 

@@ -68,6 +68,7 @@ def rollout_kubernetes(
             manifests,
             namespace=kubernetes["namespace"],
             timeout_s=int(kubernetes.get("rollout_timeout_s", 300)),
+            kubeconfig=kubernetes.get("kubeconfig"),
         )
     except RolloutError as exc:
         raise RuntimeError(f"rollout of {pushed} failed and was undone: {exc}") from exc

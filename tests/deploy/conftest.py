@@ -1,9 +1,11 @@
 """Fixtures for the Kubernetes manifest tests: rendering with kubectl and strict validation.
 
-No API server can run on these machines, so manifests are checked offline: `kubectl kustomize`
-renders them and kubernetes-validate checks every built-in kind against the Kubernetes OpenAPI
+Offline, for every Kubernetes minor in KUBERNETES_VERSIONS: `kubectl kustomize` renders the
+manifests and kubernetes-validate checks every built-in kind against the Kubernetes OpenAPI
 schemas (strict: unknown fields are errors). Custom resources (KEDA's ScaledObject) have no
-schema there; the tests check their structure themselves.
+schema there; the tests check their structure themselves. The real API server of the local
+cluster (``cluster`` fixture, tests/support/cluster.py) checks them too:
+test_manifests_server.py.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The kustomize overlays render to valid, hardened manifests, and render_manifests sets a release.
 
 Everything is checked on the real `kubectl kustomize` output with the real schemas
-(kubernetes-validate --strict); only the KEDA ScaledObject, which has no schema there, is
-checked structurally here.
+(kubernetes-validate --strict, for the oldest and newest supported minors); only the KEDA
+ScaledObject, which has no schema there, is checked structurally here. A real API server
+checks the same manifests in test_manifests_server.py.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""apply_and_wait / undeploy: the kubectl command sequence and rollback on a failed rollout.
+"""apply_and_wait / undeploy in the failures a single-node local cluster cannot stage.
 
-Why a fake: these tests replace `subprocess.run` with a scripted kubectl because no Kubernetes
-API server can exist on these machines (none in Debian, PyPI or npm; kind/minikube need a
-container runtime with privileges we do not have). The fake answers exactly what a real
-kubectl prints for these commands (JSON shapes from `kubectl get -o json`, rollout status
-messages and exit codes), and the tests pin the sequence so a change in it is deliberate.
-Manifest rendering, which needs no server, is tested for real in test_manifests.py.
+Everything a real cluster can show runs against one (``make cluster``):
+test_cluster_release.py (a rollout, a failed release undone with the pods' reason, a first
+release that fails, undeploy) and test_manifests_server.py (server-side dry run rejecting a
+manifest). What is left here needs a scripted kubectl, each for the reason in its docstring:
+a second failure during the undo, an API server that fails mid-rollout, a deployer whose
+rights stop half-way through an apply. The fake answers what a real kubectl prints for
+these commands (JSON shapes from ``kubectl get -o json``, rollout status messages, exit
+codes).
 """
 
 from __future__ import annotations
@@ -185,108 +187,22 @@ def cluster(
     )
 
 
-def test_successful_rollout_sequence():
-    kubectl = cluster(revisions=["3", "4"], status_codes=[0])
-    result = apply_and_wait(MANIFESTS, namespace=NS, timeout_s=120, runner=kubectl)
-    assert result.succeeded
-    assert (result.revision_before, result.revision_after) == ("3", "4")
-    assert not result.rolled_back
-    assert kubectl.calls == [
-        ["kubectl", "get", "namespace", NS, "--ignore-not-found", "--output", "name"],
-        [
-            "kubectl",
-            "get",
-            "deployment",
-            "sentiment-classifier",
-            "--ignore-not-found",
-            "--output",
-            "json",
-            "--namespace",
-            NS,
-        ],
-        ["kubectl", "apply", "--dry-run=server", "--filename", "-", "--namespace", NS],
-        ["kubectl", "apply", "--filename", "-", "--namespace", NS],
-        [
-            "kubectl",
-            "rollout",
-            "status",
-            "deployment/sentiment-classifier",
-            "--timeout=120s",
-            "--namespace",
-            NS,
-        ],
-        [
-            "kubectl",
-            "get",
-            "deployment",
-            "sentiment-classifier",
-            "--ignore-not-found",
-            "--output",
-            "json",
-            "--namespace",
-            NS,
-        ],
-    ]
-    assert kubectl.inputs[2] == MANIFESTS
-    assert kubectl.inputs[3] == MANIFESTS
-    assert result.commands == kubectl.calls
 
-
-def test_missing_namespace_is_created_first():
-    kubectl = cluster(revisions=["", "1"], status_codes=[0], namespace_exists=False)
-    result = apply_and_wait(MANIFESTS, namespace=NS, runner=kubectl)
-    assert result.succeeded
-    assert result.revision_before is None
-    assert kubectl.verbs()[:2] == ["get namespace sentiment", "create namespace sentiment"]
-
-
-def test_failed_rollout_is_undone_to_the_previous_revision_with_the_reason():
-    kubectl = cluster(revisions=["3", "4", "4"], status_codes=[1, 0])
-    with pytest.raises(RolloutError) as failure:
-        apply_and_wait(MANIFESTS, namespace=NS, timeout_s=60, runner=kubectl)
-    result = failure.value.result
-    assert not result.succeeded
-    assert result.rolled_back
-    assert result.rollback_succeeded
-    assert kubectl.verbs() == [
-        "get namespace sentiment",
-        "get deployment sentiment-classifier",
-        "apply",
-        "apply",
-        "rollout status deployment/sentiment-classifier",
-        "get deployment sentiment-classifier",
-        "get deployment sentiment-classifier",  # conditions + selector for diagnostics
-        "get pods",
-        "get events",
-        "rollout undo deployment/sentiment-classifier",
-        "rollout status deployment/sentiment-classifier",
-    ]
-    assert kubectl.calls[7][3:5] == ["--selector", SELECTOR]
-    assert "--to-revision=3" in kubectl.calls[9]
-    events_call = kubectl.calls[8]
-    assert (
-        "involvedObject.kind=Pod,involvedObject.name=sentiment-classifier-new-1,type=Warning"
-        in events_call
-    )
-    # The reason names the failing pod, its state and its events - not the healthy old pod.
-    reason = result.reason
-    assert "exceeded its progress deadline" in reason
-    assert "ProgressDeadlineExceeded" in reason
-    assert "sentiment-classifier-new-1" in reason
-    assert "ImagePullBackOff" in reason
-    assert 'Failed to pull image "sc:broken": not found' in reason
-    assert "sentiment-classifier-old-1" not in reason
-    assert "rolled back to revision 3" in str(failure.value)
 
 
 def test_failed_rollback_is_reported():
+    """Scripted: the previous release failing too, during the undo of the new one, needs two
+    independent failures in one rollout."""
     kubectl = cluster(revisions=["3", "4", "4"], status_codes=[1, 1])
     with pytest.raises(RolloutError, match="the rollback did not become available either"):
         apply_and_wait(MANIFESTS, namespace=NS, runner=kubectl)
 
 
 def test_failure_without_a_new_revision_does_not_roll_back_an_older_release():
-    """Re-applying identical pods creates no revision: undo would revert a good older one."""
+    """Re-applying identical pods creates no revision: undo would revert a good older one.
+
+    Scripted: it needs the running release to fail by itself while an apply that changes
+    nothing waits for it."""
     kubectl = cluster(revisions=["5", "5", "5"], status_codes=[1])
     with pytest.raises(RolloutError, match="nothing rolled back") as failure:
         apply_and_wait(MANIFESTS, namespace=NS, runner=kubectl)
@@ -294,32 +210,13 @@ def test_failure_without_a_new_revision_does_not_roll_back_an_older_release():
     assert not any("undo" in cmd for cmd in kubectl.calls)
 
 
-def test_failed_first_deployment_has_nothing_to_roll_back_to():
-    kubectl = cluster(revisions=["", "1", "1"], status_codes=[1])
-    with pytest.raises(RolloutError, match=r"(?s)nothing rolled back.*ImagePullBackOff"):
-        apply_and_wait(MANIFESTS, namespace=NS, runner=kubectl)
-    assert not any("undo" in cmd for cmd in kubectl.calls)
-
-
-def test_server_dry_run_rejection_changes_nothing():
-    kubectl = cluster(
-        revisions=["3"],
-        status_codes=[],
-        dry_run=(
-            1,
-            "",
-            'error: resource mapping not found for name: "sentiment-classifier": '
-            'no matches for kind "ScaledObject" in version "keda.sh/v1alpha1"\n',
-        ),
-    )
-    with pytest.raises(RolloutError, match='no matches for kind "ScaledObject"'):
-        apply_and_wait(MANIFESTS, namespace=NS, runner=kubectl)
-    assert kubectl.verbs()[-1] == "apply"  # the dry run was the last call
-    assert "--dry-run=server" in kubectl.calls[-1]
 
 
 def test_half_applied_release_is_rolled_back():
-    """apply fails after the Deployment changed (e.g. a later object is rejected): undo it."""
+    """apply fails after the Deployment changed (e.g. a later object is rejected): undo it.
+
+    Scripted: it needs a deployer allowed to change Deployments but not Ingresses; the local
+    cluster's kubeconfig is an administrator."""
     kubectl = cluster(
         revisions=["3", "4"],
         status_codes=[0],
@@ -336,6 +233,7 @@ def test_half_applied_release_is_rolled_back():
 
 
 def test_diagnostics_failure_does_not_block_the_rollback():
+    """Scripted: the API server failing between the failed rollout and its diagnostics."""
     kubectl = cluster(revisions=["3", "4"], status_codes=[1, 0])
     kubectl.rules.insert(0, (has("get", "pods"), (1, "", "error: the server is unavailable\n")))
     # The third `get deployment` (for diagnostics) answers with the last revision again.
@@ -359,40 +257,9 @@ def test_bad_input_fails_before_any_kubectl_call(manifests, namespace, message):
     assert kubectl.calls == []
 
 
-def test_undeploy_deletes_exactly_the_rendered_objects():
-    kubectl = FakeKubectl(
-        [
-            (
-                has("delete"),
-                (
-                    0,
-                    'deployment.apps "sentiment-classifier" '
-                    'deleted\nservice "sentiment-classifier" '
-                    "deleted\n",
-                    "",
-                ),
-            )
-        ]
-    )
-    lines = undeploy(MANIFESTS, namespace=NS, timeout_s=90, runner=kubectl)
-    assert kubectl.calls == [
-        [
-            "kubectl",
-            "delete",
-            "--ignore-not-found",
-            "--wait=true",
-            "--timeout=90s",
-            "--filename",
-            "-",
-            "--namespace",
-            NS,
-        ]
-    ]
-    assert kubectl.inputs == [MANIFESTS]
-    assert len(lines) == 2
-
 
 def test_undeploy_failure_raises_with_kubectl_error():
+    """Scripted: kubectl refusing for want of credentials (no server involved)."""
     kubectl = FakeKubectl([(has("delete"), (1, "", "error: You must be logged in\n"))])
     with pytest.raises(RuntimeError, match="You must be logged in"):
         undeploy(MANIFESTS, namespace=NS, runner=kubectl)

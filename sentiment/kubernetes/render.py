@@ -1,10 +1,7 @@
-"""Render the kustomize overlays for one release and roll them out with kubectl.
+"""Render the kustomize overlays for one release (``kubectl kustomize``, no API server).
 
 Why kubectl and not the Kubernetes Python client: the manifests are kustomize overlays that
-operators also apply by hand (`kubectl apply -k`), and `kubectl rollout status/undo` carry the
-Deployment rollout semantics (progress deadline, revision history) that would otherwise have
-to be re-implemented. Every call goes through an injectable ``runner`` (default
-``subprocess.run``) so the command sequence can be checked where no API server exists.
+operators also apply by hand (``kubectl apply -k``).
 
 Rendering never touches the repository: the overlay tree is copied to a temporary directory
 and a wrapper kustomization sets the image, the model-version labels, the namespace and the
@@ -13,13 +10,12 @@ replica minimum on the copy.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +37,6 @@ _IMAGE_NAME_RE = re.compile(
 )
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
-_REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 _COMMAND_TIMEOUT_S = 120
 
 
@@ -319,280 +314,3 @@ def render_manifests(
         rendered = _kustomize(wrapper, kubectl, runner)
     _check_rendered(_docs(rendered), image=image, model_version=model_version, replicas=replicas)
     return rendered
-
-
-# --------------------------------------------------------------------------- rollout
-
-
-@dataclass
-class RolloutResult:
-    """What a rollout did; ``commands`` is the exact kubectl sequence, for the run's logs."""
-
-    namespace: str
-    deployment: str
-    succeeded: bool
-    revision_before: str | None
-    revision_after: str | None
-    rolled_back: bool = False
-    rollback_succeeded: bool | None = None
-    reason: str | None = None
-    commands: list[list[str]] = field(default_factory=list)
-
-
-class RolloutError(RuntimeError):
-    """The new release did not become available; ``result`` says why and what was undone."""
-
-    def __init__(self, result: RolloutResult) -> None:
-        undone = (
-            "rolled back to revision " + str(result.revision_before)
-            if result.rolled_back
-            else "nothing rolled back"
-        )
-        if result.rolled_back and not result.rollback_succeeded:
-            undone += " (the rollback did not become available either)"
-        super().__init__(
-            f"rollout of deployment/{result.deployment} in namespace {result.namespace} failed "
-            f"({undone}): {result.reason}"
-        )
-        self.result = result
-
-
-class _Kubectl:
-    """Runs kubectl with a fixed namespace and records every command."""
-
-    def __init__(self, kubectl: str, namespace: str, runner: Runner, log: list[list[str]]):
-        self.kubectl, self.namespace, self.runner, self.log = kubectl, namespace, runner, log
-
-    def __call__(
-        self,
-        *args: str,
-        stdin: str | None = None,
-        timeout_s: int = _COMMAND_TIMEOUT_S,
-        namespaced: bool = True,
-    ) -> subprocess.CompletedProcess[str]:
-        cmd = [self.kubectl, *args]
-        if namespaced:
-            cmd += ["--namespace", self.namespace]
-        self.log.append(cmd)
-        return self.runner(
-            cmd, input=stdin, capture_output=True, text=True, timeout=timeout_s, check=False
-        )
-
-    def json(self, *args: str) -> dict[str, Any] | None:
-        """``kubectl get ... -o json``; None when the object does not exist."""
-        proc = self("get", *args, "--ignore-not-found", "--output", "json")
-        if proc.returncode != 0:
-            raise RuntimeError(f"kubectl get {' '.join(args)} failed: {proc.stderr.strip()}")
-        return json.loads(proc.stdout) if proc.stdout.strip() else None
-
-
-def _revision(deployment: dict[str, Any] | None) -> str | None:
-    if deployment is None:
-        return None
-    revision = deployment["metadata"].get("annotations", {}).get(_REVISION_ANNOTATION)
-    return str(revision) if revision is not None else None
-
-
-def _selector(deployment: dict[str, Any]) -> str:
-    labels = deployment["spec"]["selector"]["matchLabels"]
-    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
-
-
-def _pod_problems(pod: dict[str, Any]) -> list[str]:
-    """Why a pod is not Ready, from its container states and conditions."""
-    problems = []
-    status = pod.get("status", {})
-    for container in status.get("containerStatuses", []) + status.get("initContainerStatuses", []):
-        state = container.get("state", {})
-        if "waiting" in state:
-            waiting = state["waiting"]
-            problems.append(
-                f"container {container['name']} waiting: "
-                f"{waiting.get('reason', '?')} {waiting.get('message', '')}".strip()
-            )
-        terminated = container.get("lastState", {}).get("terminated")
-        if terminated:
-            problems.append(
-                f"container {container['name']} last terminated: {terminated.get('reason', '?')} "
-                f"(exit code {terminated.get('exitCode', '?')}, "
-                f"{container.get('restartCount', 0)} restarts)"
-            )
-    for condition in status.get("conditions", []):
-        if condition.get("status") != "True" and (
-            condition.get("reason") or condition.get("message")
-        ):
-            problems.append(
-                f"{condition['type']}={condition['status']}: "
-                f"{condition.get('reason', '')} {condition.get('message', '')}".strip()
-            )
-    return problems
-
-
-def _is_ready(pod: dict[str, Any]) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in pod.get("status", {}).get("conditions", [])
-    )
-
-
-def _failure_reason(k: _Kubectl, deployment_name: str, status_output: str) -> str:
-    """The rollout-status message plus each unready pod's state and Warning events."""
-    parts = [status_output.strip() or "kubectl rollout status failed"]
-    deployment = k.json("deployment", deployment_name)
-    if deployment is None:
-        return "; ".join(parts)
-    for condition in deployment.get("status", {}).get("conditions", []):
-        if condition.get("type") == "Progressing" and condition.get("status") != "True":
-            parts.append(f"Deployment {condition.get('reason')}: {condition.get('message')}")
-    pods = k.json("pods", "--selector", _selector(deployment)) or {"items": []}
-    for pod in pods.get("items", []):
-        if _is_ready(pod) or pod["metadata"].get("deletionTimestamp"):
-            continue
-        name = pod["metadata"]["name"]
-        details = _pod_problems(pod)
-        events = k.json(
-            "events",
-            "--field-selector",
-            f"involvedObject.kind=Pod,involvedObject.name={name},type=Warning",
-        ) or {"items": []}
-        details += [
-            f"event {e.get('reason')}: {e.get('message', '').strip()}"
-            for e in events.get("items", [])
-        ][-5:]
-        parts.append(f"pod {name}: " + ("; ".join(details) or "not Ready"))
-    return "; ".join(parts)
-
-
-def _ensure_namespace(k: _Kubectl, namespace: str) -> None:
-    proc = k(
-        "get", "namespace", namespace, "--ignore-not-found", "--output", "name", namespaced=False
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"cannot read namespace {namespace}: {proc.stderr.strip()}")
-    if not proc.stdout.strip():
-        created = k("create", "namespace", namespace, namespaced=False)
-        if created.returncode != 0:
-            raise RuntimeError(f"cannot create namespace {namespace}: {created.stderr.strip()}")
-
-
-def apply_and_wait(
-    manifests: str,
-    *,
-    namespace: str,
-    deployment: str = DEPLOYMENT,
-    timeout_s: int = 300,
-    kubectl: str = "kubectl",
-    runner: Runner = subprocess.run,
-) -> RolloutResult:
-    """Apply ``manifests`` and wait for the Deployment; undo this release if it fails.
-
-    Sequence: ensure the namespace; read the Deployment's current revision; a server-side
-    dry-run (a missing CRD or a rejected field fails here, before anything changes); apply;
-    ``rollout status``. On failure the reason is gathered from the Deployment's conditions
-    and the unready pods (container states, conditions, Warning events), then
-    ``rollout undo --to-revision=<revision before>`` - only if this apply created a new
-    revision, so a failure unrelated to this release never reverts an older one - and the
-    undo is waited for too. Raises ``RolloutError`` (carrying the result) on any failure.
-    """
-    _check_namespace(namespace)
-    if not manifests.strip():
-        raise ValueError("manifests are empty: nothing to apply")
-    elsewhere = sorted(
-        f"{d.get('kind')}/{d['metadata'].get('name')} -> {d['metadata']['namespace']}"
-        for d in _docs(manifests)
-        if d.get("metadata", {}).get("namespace") not in (None, namespace)
-    )
-    if elsewhere:
-        raise ValueError(f"manifests target other namespaces than {namespace!r}: {elsewhere}")
-    log: list[list[str]] = []
-    k = _Kubectl(kubectl, namespace, runner, log)
-    result = RolloutResult(
-        namespace=namespace,
-        deployment=deployment,
-        succeeded=False,
-        revision_before=None,
-        revision_after=None,
-        commands=log,
-    )
-
-    _ensure_namespace(k, namespace)
-    result.revision_before = _revision(k.json("deployment", deployment))
-
-    dry_run = k("apply", "--dry-run=server", "--filename", "-", stdin=manifests)
-    if dry_run.returncode != 0:
-        result.reason = f"server-side dry run rejected the manifests: {dry_run.stderr.strip()}"
-        raise RolloutError(result)
-    applied = k("apply", "--filename", "-", stdin=manifests)
-    if applied.returncode != 0:
-        result.reason = f"kubectl apply failed: {applied.stderr.strip()}"
-        # Part of the apply may have landed (including the Deployment): fall through to the
-        # revision check so a half-applied release is rolled back too.
-        status_ok, status_output = False, result.reason
-    else:
-        status = k(
-            "rollout",
-            "status",
-            f"deployment/{deployment}",
-            f"--timeout={timeout_s}s",
-            timeout_s=timeout_s + 30,
-        )
-        status_ok, status_output = status.returncode == 0, status.stdout + status.stderr
-    result.revision_after = _revision(k.json("deployment", deployment))
-    if status_ok:
-        result.succeeded = True
-        return result
-
-    if result.reason is None:
-        try:
-            result.reason = _failure_reason(k, deployment, status_output)
-        except (RuntimeError, ValueError, KeyError) as exc:  # diagnostics must not block undo
-            result.reason = f"{status_output.strip()}; could not gather pod details: {exc}"
-    if result.revision_before is not None and result.revision_after != result.revision_before:
-        undo = k(
-            "rollout", "undo", f"deployment/{deployment}", f"--to-revision={result.revision_before}"
-        )
-        result.rolled_back = undo.returncode == 0
-        if undo.returncode != 0:
-            result.reason += f"; rollback failed: {undo.stderr.strip()}"
-        else:
-            back = k(
-                "rollout",
-                "status",
-                f"deployment/{deployment}",
-                f"--timeout={timeout_s}s",
-                timeout_s=timeout_s + 30,
-            )
-            result.rollback_succeeded = back.returncode == 0
-    raise RolloutError(result)
-
-
-def undeploy(
-    manifests: str,
-    *,
-    namespace: str,
-    timeout_s: int = 120,
-    kubectl: str = "kubectl",
-    runner: Runner = subprocess.run,
-) -> list[str]:
-    """Delete every object in ``manifests`` (missing ones are fine); return kubectl's lines.
-
-    Takes the rendered manifests rather than a label selector so exactly what a release
-    created is removed, including custom resources such as the ScaledObject.
-    """
-    _check_namespace(namespace)
-    if not manifests.strip():
-        raise ValueError("manifests are empty: nothing to delete")
-    k = _Kubectl(kubectl, namespace, runner, [])
-    proc = k(
-        "delete",
-        "--ignore-not-found",
-        "--wait=true",
-        f"--timeout={timeout_s}s",
-        "--filename",
-        "-",
-        stdin=manifests,
-        timeout_s=timeout_s + 30,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"kubectl delete failed in namespace {namespace}: {proc.stderr.strip()}")
-    return [line for line in proc.stdout.splitlines() if line.strip()]
