@@ -94,7 +94,7 @@ def _remove_cgroups() -> None:
 
 def restore(settings: ClusterSettings, state: StatePaths) -> list[str]:
     """Undo what ``record`` saw change; what was done, one line each."""
-    done = []
+    done: list[str] = []
     if not state.host_changes.exists():
         return done
     journal = json.loads(state.host_changes.read_text())
