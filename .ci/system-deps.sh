@@ -35,7 +35,8 @@ PACKAGES=(
   # built from the Go module proxy with the machine's Go.
   containerd
   containernetworking-plugins
-  iproute2           # deletes the pod bridge on `make cluster-down`
+  iproute2           # creates the pod bridge on `make cluster`, deletes it on cluster-down
+  socat              # the API server for pods on the pod gateway (local_cluster/node.py)
   openssl            # the cluster's certificates
   gcc                # the pod sandbox's static pause binary
   libc6-dev

@@ -17,6 +17,7 @@ from local_cluster.settings import BuildPaths, ClusterSettings, StatePaths
 COMPONENTS = (
     "kubelet",
     "containerd",
+    "api-proxy",
     "kube-scheduler",
     "kube-controller-manager",
     "kube-apiserver",
@@ -90,7 +91,7 @@ def _check_host() -> None:
         raise RuntimeError("the local cluster's node (containerd, kubelet) needs root")
     missing = [
         b
-        for b in ("containerd", "ctr", "runc", "openssl", "docker-registry", "ip")
+        for b in ("containerd", "ctr", "runc", "openssl", "docker-registry", "ip", "socat")
         if shutil.which(b) is None
     ]
     if missing:
@@ -119,6 +120,8 @@ def up(settings: ClusterSettings | None = None, state: StatePaths | None = None)
     control_plane.start_controllers(settings, state, build)
     _step("registry", lambda: node.start_registry(settings, state), timings)
     host.record(state)
+    node.create_bridge(settings)
+    _step("api proxy for pods", lambda: node.start_api_proxy(settings, state), timings)
     _step("containerd", lambda: node.start_containerd(settings, state, build), timings)
     _step("kubelet (node Ready)", lambda: node.start_kubelet(settings, state, build), timings)
     _step("controllers", lambda: _wait_default_service_account(settings, state), timings)
@@ -131,6 +134,8 @@ def up(settings: ClusterSettings | None = None, state: StatePaths | None = None)
         "kubectl": str(state.bin_dir / "kubectl"),
         "server": f"https://127.0.0.1:{settings.ports.apiserver}",
         "registry": settings.registry,
+        # The host as pods see it: services pods must reach listen here, and so does the API.
+        "pod_gateway": settings.pod_gateway,
         "node": settings.node_name,
         "timings_s": timings,
     }

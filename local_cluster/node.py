@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import socket
 import subprocess
 import tarfile
 import textwrap
@@ -170,6 +171,42 @@ def _oci_archive(binary: Path, name: str) -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return archive.getvalue()
+
+
+def create_bridge(settings: ClusterSettings) -> None:
+    """The pods' bridge with the host's address on it (the pod gateway), before any pod:
+    services for pods (the API proxy, a test's S3 or ZenML server) can listen there from the
+    start. The CNI bridge plugin adopts it as it is."""
+    if Path(f"/sys/class/net/{settings.bridge}").exists():
+        return
+    prefix = settings.pod_subnet.split("/")[1]
+    for args in (
+        ["link", "add", "name", settings.bridge, "type", "bridge"],
+        ["addr", "add", f"{settings.pod_gateway}/{prefix}", "dev", settings.bridge],
+        ["link", "set", settings.bridge, "up"],
+    ):
+        proc = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"ip {' '.join(args)} failed: {proc.stderr.strip()}")
+
+
+def start_api_proxy(settings: ClusterSettings, state: StatePaths) -> float:
+    """The API server for pods, at ``<pod gateway>:<apiserver port>``: pods have no route to
+    the host's 127.0.0.1 and no kube-proxy runs for the ``kubernetes`` Service, so in-cluster
+    clients (ZenML's orchestrator pod) are pointed here (KUBERNETES_SERVICE_HOST/PORT). The
+    API server's certificate names this address."""
+    gateway, port = settings.pod_gateway, settings.ports.apiserver
+    processes.start(
+        state,
+        "api-proxy",
+        ["socat", f"TCP-LISTEN:{port},bind={gateway},fork,reuseaddr", f"TCP:127.0.0.1:{port}"],
+    )
+
+    def listening() -> bool:
+        with socket.create_connection((gateway, port), timeout=1):
+            return True
+
+    return processes.wait_ready(state, "api-proxy", listening, timeout_s=settings.ready_timeout_s)
 
 
 def start_containerd(settings: ClusterSettings, state: StatePaths, build: BuildPaths) -> float:

@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "kubelet": "k8s.io/kubernetes/cmd/kubelet",
     "kubectl": "k8s.io/kubernetes/cmd/kubectl",
 }
+# Bump when the way the binaries are built changes (flags, the pause build): a new cache key.
+BUILD_RECIPE = 1
 # unix sockets must fit in sun_path (108 bytes); deeper checkouts put them under /run.
 _MAX_SOCKET_DIR = 80
 
@@ -93,8 +95,8 @@ def cache_root() -> Path:
 
 @dataclass(frozen=True)
 class BuildPaths:
-    """Where one build of the binaries lives: keyed by version and the module's content,
-    so a changed go.mod/go.sum (or build script) builds into a fresh directory."""
+    """Where one build of the binaries lives: keyed by version, the module's content and the
+    build recipe, so a changed go.mod/go.sum or recipe builds into a fresh directory."""
 
     root: Path = GO_MODULE_DIR
 
@@ -107,7 +109,7 @@ class BuildPaths:
         digest = hashlib.sha256()
         for name in ("go.mod", "go.sum"):
             digest.update((self.root / name).read_bytes())
-        digest.update((Path(__file__).parent / "build.py").read_bytes())
+        digest.update(f"{BUILD_RECIPE}:{sorted(COMMANDS.items())}".encode())
         return f"{self.version}-{digest.hexdigest()[:12]}"
 
     @property

@@ -32,7 +32,9 @@ def test_the_node_is_ready_on_loopback(cluster: Cluster) -> None:
     assert status["nodeInfo"]["kubeletVersion"] == cluster.version
 
 
-def test_every_component_listens_on_loopback_only(cluster: Cluster) -> None:
+def test_every_component_listens_on_loopback_or_the_pod_gateway_only(cluster: Cluster) -> None:
+    """Nothing is reachable from outside the machine: loopback, or the pod bridge's address
+    (the API proxy for pods), which only this machine and its pods can reach."""
     pids = {pid for pid in lifecycle.status(StatePaths.default())["components"].values() if pid}
     assert len(pids) == len(lifecycle.COMPONENTS)
     listeners = subprocess.run(
@@ -43,7 +45,8 @@ def test_every_component_listens_on_loopback_only(cluster: Cluster) -> None:
     ).stdout.splitlines()
     ours = [line for line in listeners if any(f"pid={pid}," in line for pid in pids)]
     assert ours, listeners
-    exposed = [line for line in ours if not line.split()[3].startswith("127.0.0.1:")]
+    local = ("127.0.0.1:", f"{cluster.pod_gateway}:")
+    exposed = [line for line in ours if not line.split()[3].startswith(local)]
     assert exposed == [], exposed
 
 

@@ -37,6 +37,7 @@ class Cluster:
     kubectl_path: Path
     registry: str
     version: str
+    pod_gateway: str  # the host's address as pods see it (services for pods listen here)
 
     @property
     def env(self) -> dict[str, str]:
@@ -101,6 +102,7 @@ def _cluster_of(record: dict[str, Any]) -> Cluster:
         kubectl_path=Path(record["kubectl"]),
         registry=record["registry"],
         version=record["kubernetes_version"],
+        pod_gateway=record["pod_gateway"],
     )
 
 

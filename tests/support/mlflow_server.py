@@ -84,6 +84,7 @@ def mlflow_server(
     env: Mapping[str, str] | None = None,
     username: str = "admin",
     timeout: float = 180.0,
+    host: str = "127.0.0.1",
 ) -> Iterator[MlflowServer]:
     """Start ``mlflow server`` with basic auth; stop it (and its uvicorn worker) by PID.
 
@@ -95,8 +96,8 @@ def mlflow_server(
     password = "Pw-" + secrets.token_hex(12)
     auth_ini = workdir / "basic_auth.ini"
     auth_ini.write_text(_AUTH_INI.format(db=workdir / "auth.db", username=username))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    port = free_port(host)
+    url = f"http://{host}:{port}"
     server_env = {
         **(env or {}),
         "MLFLOW_AUTH_CONFIG_PATH": str(auth_ini),
@@ -108,7 +109,7 @@ def mlflow_server(
         str(MLFLOW),
         "server",
         "--host",
-        "127.0.0.1",
+        host,
         "--port",
         str(port),
         "--workers",

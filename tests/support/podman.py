@@ -352,3 +352,15 @@ def keep_build_cache(podman: Podman, image: str) -> None:
     if old_id and old_id != new_id:
         # Untagged now; removing it frees only the layers the new image does not share.
         podman.run("rmi", old_id, check=False)
+
+
+def insecure_registries_env(directory: Path, registries: Sequence[str]) -> dict[str, str]:
+    """Environment that lets podman push to ``registries`` over plain HTTP (the local
+    cluster's registry on 127.0.0.1 has no certificate; docker allows 127.0.0.0/8 by default,
+    podman only when registries.conf says so)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "registries.conf"
+    conf.write_text(
+        "".join(f'[[registry]]\nlocation = "{r}"\ninsecure = true\n\n' for r in registries)
+    )
+    return {"CONTAINERS_REGISTRIES_CONF": str(conf)}

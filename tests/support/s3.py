@@ -94,19 +94,25 @@ class S3Server:
 
 @contextlib.contextmanager
 def moto_s3(
-    log_dir: Path, *, buckets: tuple[str, ...] = (), port: int | None = None
+    log_dir: Path,
+    *,
+    buckets: tuple[str, ...] = (),
+    port: int | None = None,
+    host: str = "127.0.0.1",
 ) -> Iterator[S3Server]:
     """Start moto on ``port`` (default: a free one), create ``buckets``; stop it by PID.
+
+    ``host``: the address it listens on (the local cluster's pod gateway, for pods).
 
     Passing the port of a server that was killed brings an (empty) S3 back at the same
     endpoint, so that clients configured with it keep working.
     """
     if not MOTO_SERVER.exists():
         raise RuntimeError(f"{MOTO_SERVER} missing: moto[server] is a dev dependency (uv sync)")
-    port = port or free_port()
-    endpoint = f"http://127.0.0.1:{port}"
+    port = port or free_port(host)
+    endpoint = f"http://{host}:{port}"
     with running(
-        [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
+        [str(MOTO_SERVER), "-H", host, "-p", str(port)],
         log_path=log_dir / f"moto-{port}.log",
         ready=lambda: http_ok(f"{endpoint}/moto-api/"),
         timeout=60,
