@@ -126,6 +126,7 @@ def main(args: argparse.Namespace) -> int:
         )
     else:
         print(f"Rolled out: {_load(run.steps['rollout_kubernetes'].outputs['rollout'])}")
+        print("Remove it with: python run.py undeploy --target kubernetes")
     record = release_record(
         args.target,
         bento_tag=bento_tag,
@@ -140,9 +141,7 @@ def main(args: argparse.Namespace) -> int:
         else None,
     )
     path = ReleaseStore(releases_dir()).save(record)
-    print(
-        f"Recorded in {path} (python run.py status; python run.py undeploy --target {args.target})"
-    )
+    print(f"Release recorded in {path} (python run.py status shows it)")
     return 0
 
 
