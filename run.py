@@ -3,6 +3,8 @@
 
     python run.py train [--stack local] [--data PATH_OR_URI] [--summary-json PATH]
     python run.py stack register local | stack list
+    python run.py deploy --target container [--backend podman]
+    python run.py status | undeploy --target container   # from deploy's record
 
 Heavy libraries (ZenML, MLflow, BentoML, scikit-learn) are imported by each command, not
 here, so ``--help`` stays fast.
@@ -19,9 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("cli.train", "run the training pipeline and promote the model if it is better"),
     "tune": ("cli.tune", "search hyperparameters on a validation split; write the best config"),
     "stack": ("cli.stacks", "register or list the stacks described in stacks/*.yaml"),
-    "deploy": ("cli.deploy", "package the promoted model as a Bento and release it"),
+    "deploy": ("cli.deploy", "package the promoted model as a Bento, release it, record it"),
     "serve": ("cli.serve", "serve the latest built Bento in the foreground (bentoml serve)"),
-    "undeploy": ("cli.undeploy", "stop what deploy started (container or kubernetes)"),
+    "undeploy": ("cli.undeploy", "stop what deploy started, from its record (or flags)"),
+    "status": ("cli.status", "show what deploy released per target and whether it answers"),
     "predict": ("cli.predict", "score a CSV/Parquet file with the production model (+ drift)"),
     "drift": ("cli.drift", "check a batch of texts for drift against the training data"),
     "rollback": ("cli.rollback", "move the 'production' alias back to the previous version"),

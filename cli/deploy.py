@@ -1,4 +1,6 @@
-"""``run.py deploy | serve | undeploy``: release the promoted model, serve it, stop it."""
+"""``run.py deploy | serve``: release the promoted model and record the release, serve it.
+
+``run.py undeploy`` (cli/undeploy.py) stops a release from its record."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from cli.project import CONFIGS_DIR, REPO_ROOT
+from cli.project import CONFIGS_DIR, REPO_ROOT, releases_dir
+from sentiment.releases import ContainerRun, KubeObject, KubernetesRun, Release, ReleaseStore, now
 
 TARGETS = ("local", "container", "kubernetes")
 BENTO_NAME = "sentiment-classifier"
@@ -19,7 +22,8 @@ BENTO_NAME = "sentiment-classifier"
 RELEASE_ORCHESTRATOR = "sentiment-release-orchestrator"
 
 
-def _config(path: Path) -> dict[str, Any]:
+def config_parameters(path: Path) -> dict[str, Any]:
+    """The ``parameters`` of a deployment config (relative paths: from the repository)."""
     path = path if path.is_absolute() else REPO_ROOT / path
     return dict((yaml.safe_load(path.read_text()) or {}).get("parameters") or {})
 
@@ -42,12 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_kubeconfig_argument(parser)
 
 
-def add_kubeconfig_argument(parser: argparse.ArgumentParser) -> None:
+def add_kubeconfig_argument(
+    parser: argparse.ArgumentParser, default: str = "$KUBECONFIG, else kubectl's default"
+) -> None:
     parser.add_argument(
         "--kubeconfig",
         type=Path,
-        help="kubeconfig of the cluster (kubernetes target; default: $KUBECONFIG, else "
-        "kubectl's default ~/.kube/config). `make cluster` writes .state/kube/config",
+        help=f"kubeconfig of the cluster (kubernetes target; default: {default} "
+        "~/.kube/config). `make cluster` writes .state/kube/config",
     )
 
 
@@ -64,7 +70,7 @@ def main(args: argparse.Namespace) -> int:
     from cli.stacks import ensure_stack
     from pipelines.deployment import TRACKED_STEPS, deployment_pipeline
 
-    params = _config(args.config)
+    params = config_parameters(args.config)
     container = dict(params.pop("container", {}) or {})
     if args.backend:
         container["backend"] = args.backend
@@ -120,7 +126,66 @@ def main(args: argparse.Namespace) -> int:
         )
     else:
         print(f"Rolled out: {_load(run.steps['rollout_kubernetes'].outputs['rollout'])}")
+        print("Remove it with: python run.py undeploy --target kubernetes")
+    record = release_record(
+        args.target,
+        bento_tag=bento_tag,
+        model_version=version,
+        container=container,
+        kubernetes=params["kubernetes"],
+        image=_load(run.steps["containerize_bento"].outputs["image"])
+        if args.target != "local"
+        else None,
+        rollout=_load(run.steps["rollout_kubernetes"].outputs["rollout"])
+        if args.target == "kubernetes"
+        else None,
+    )
+    path = ReleaseStore(releases_dir()).save(record)
+    print(f"Release recorded in {path} (python run.py status shows it)")
     return 0
+
+
+def release_record(
+    target: str,
+    *,
+    bento_tag: str,
+    model_version: str,
+    container: dict[str, Any],
+    kubernetes: dict[str, Any],
+    image: str | None = None,
+    rollout: dict[str, Any] | None = None,
+) -> Release:
+    """What this deploy started, from the settings it ran with and the pipeline's outputs:
+    ``undeploy`` and ``status`` read it back (sentiment/releases.py says why)."""
+    from sentiment.containers import CONTAINER_NAME, ContainerSettings
+
+    base: dict[str, Any] = {
+        "target": target,
+        "model_version": model_version,
+        "bento_tag": bento_tag,
+        "deployed_at": now(),
+    }
+    if target == "local":
+        return Release(**base)
+    settings = ContainerSettings.from_mapping(container)
+    base.update(backend=settings.backend, cli=settings.cli, cli_env=dict(settings.env))
+    if target == "container":
+        run = ContainerRun(CONTAINER_NAME, settings.host, settings.host_port, settings.ready_path)
+        return Release(**base, image=image, container=run)
+    if rollout is None:
+        raise ValueError("a kubernetes release needs the rollout's summary")
+    from sentiment.kubernetes import current_context
+
+    kubeconfig = kubernetes.get("kubeconfig")
+    rolled_out = KubernetesRun(
+        namespace=rollout["namespace"],
+        overlay=str(REPO_ROOT / kubernetes["overlay"]),
+        deployment=rollout["deployment"],
+        objects=tuple(KubeObject(**o) for o in rollout["objects"]),
+        kubeconfig=kubeconfig,
+        context=current_context(kubeconfig=kubeconfig),
+    )
+    return Release(**base, image=rollout["image"], kubernetes=rolled_out)
 
 
 def kubernetes_settings(kubernetes: dict[str, Any], stack: str) -> dict[str, Any]:
@@ -211,45 +276,3 @@ def serve_main(args: argparse.Namespace) -> int:
     print("+", shlex.join(argv), flush=True)
     os.execv(bentoml, argv)
     return 0  # unreachable
-
-
-def add_undeploy_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", choices=TARGETS, required=True)
-    parser.add_argument("--config", type=Path, default=CONFIGS_DIR / "deployment.yaml")
-    parser.add_argument("--backend", choices=("docker", "podman", "buildah"))
-    add_kubeconfig_argument(parser)
-
-
-def undeploy_main(args: argparse.Namespace) -> int:
-    if args.target == "local":
-        # deploy --target local only builds the Bento; `run.py serve` runs in the foreground.
-        print(
-            "nothing to stop: deploy --target local starts no server "
-            "(stop `python run.py serve` or `bentoml serve` with Ctrl-C)"
-        )
-        return 0
-    from sentiment.containers import ContainerSettings, stop_container
-    from steps.deployment.release import CONTAINER_NAME
-
-    params = _config(args.config)
-    container = dict(params.get("container") or {})
-    if args.backend:
-        container["backend"] = args.backend
-    settings = ContainerSettings.from_mapping(container)
-    if args.target == "container":
-        code = stop_container(CONTAINER_NAME, settings)
-        print(f"stopped container {CONTAINER_NAME} (exit {code})")
-        return 0
-    from sentiment.kubernetes import render_manifests, undeploy
-
-    k8s = params["kubernetes"]
-    # Deletion goes by object names; the image tag in the rendered manifests is irrelevant.
-    manifests = render_manifests(
-        Path(k8s["overlay"]),
-        image=f"{settings.image_name}:undeploy",
-        model_version="undeploy",
-        namespace=k8s["namespace"],
-    )
-    for line in undeploy(manifests, namespace=k8s["namespace"], kubeconfig=kubeconfig_of(args)):
-        print(line)
-    return 0

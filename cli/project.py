@@ -21,6 +21,16 @@ QUIET_ENV = {
 }
 
 
+def state_dir() -> Path:
+    """Where runs keep their state: ``$SENTIMENT_STATE_DIR``, else ``.state/`` here."""
+    return Path(os.environ.get("SENTIMENT_STATE_DIR") or STATE_DIR)
+
+
+def releases_dir() -> Path:
+    """Where ``deploy`` records each target's release (sentiment/releases.py)."""
+    return state_dir() / "releases"
+
+
 def prepare_environment() -> None:
     """Apply the project's defaults without overriding what the user exported."""
     for key, value in QUIET_ENV.items():

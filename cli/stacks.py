@@ -37,7 +37,7 @@ from typing import Any
 
 import yaml
 
-from cli.project import REPO_ROOT, STACKS_DIR, STATE_DIR
+from cli.project import REPO_ROOT, STACKS_DIR, state_dir
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
 # ZenML's own syntax for a secret reference: {{secret_name.key}}.
@@ -174,7 +174,7 @@ def load_stack_spec(path: Path, overrides: Mapping[str, str] | None = None) -> S
     values = {
         **os.environ,
         "REPO_ROOT": str(REPO_ROOT),
-        "STATE_DIR": os.environ.get("SENTIMENT_STATE_DIR") or str(STATE_DIR),
+        "STATE_DIR": str(state_dir()),
         **(overrides or {}),
     }
     missing: set[str] = set()

@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 #: Builder backend -> the CLI that runs, stops and pushes what it built.
 BACKEND_CLI: Mapping[str, str] = {"docker": "docker", "podman": "podman", "buildah": "podman"}
 
+#: The container ``deploy --target container`` runs (one per host and CLI).
+CONTAINER_NAME = "sentiment-classifier"
+
 #: ``bentoml`` of the running interpreter, so the CLI matches the library version in use.
 BENTOML_CLI: tuple[str, ...] = (sys.executable, "-m", "bentoml")
 
@@ -320,12 +323,17 @@ def http_ready(url: str) -> bool:
         return False
 
 
-def ready_url(settings: ContainerSettings) -> str:
-    """Where the published container answers readiness probes from this host."""
-    host = "127.0.0.1" if settings.host == "0.0.0.0" else settings.host
+def local_address(host: str, port: int) -> str:
+    """``http://HOST:PORT`` of a port published on ``host``, as reached from this host."""
+    host = "127.0.0.1" if host == "0.0.0.0" else host
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{settings.host_port}{settings.ready_path}"
+    return f"http://{host}:{port}"
+
+
+def ready_url(settings: ContainerSettings) -> str:
+    """Where the published container answers readiness probes from this host."""
+    return local_address(settings.host, settings.host_port) + settings.ready_path
 
 
 def container_logs(

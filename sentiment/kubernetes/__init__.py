@@ -1,8 +1,15 @@
 """Kubernetes releases: ``render`` (kustomize overlays for one release) and ``rollout``
-(apply, wait, undo, delete with kubectl)."""
+(apply, wait, undo, delete with kubectl) and ``inspect`` (read-only questions for ``status``)."""
 
+from sentiment.kubernetes.inspect import current_context, deployment_available
 from sentiment.kubernetes.registry_hosting import advertised_local_registry
-from sentiment.kubernetes.render import MODEL_VERSION_LABELS, ImageRef, render_manifests
+from sentiment.kubernetes.render import (
+    DEPLOYMENT,
+    MODEL_VERSION_LABELS,
+    ImageRef,
+    objects_of,
+    render_manifests,
+)
 from sentiment.kubernetes.rollout import (
     FATAL_WAITING_REASONS,
     RolloutError,
@@ -12,6 +19,7 @@ from sentiment.kubernetes.rollout import (
 )
 
 __all__ = [
+    "DEPLOYMENT",
     "FATAL_WAITING_REASONS",
     "MODEL_VERSION_LABELS",
     "ImageRef",
@@ -19,6 +27,9 @@ __all__ = [
     "RolloutResult",
     "advertised_local_registry",
     "apply_and_wait",
+    "current_context",
+    "deployment_available",
+    "objects_of",
     "render_manifests",
     "undeploy",
 ]

@@ -122,6 +122,15 @@ def _docs(manifests: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(manifests) if doc]
 
 
+def objects_of(manifests: str) -> list[dict[str, str]]:
+    """``{"api_version", "kind", "name"}`` of each object in ``manifests``: what a release
+    applied, recorded so that ``undeploy`` deletes exactly these later."""
+    return [
+        {"api_version": str(d["apiVersion"]), "kind": str(d["kind"]), "name": d["metadata"]["name"]}
+        for d in _docs(manifests)
+    ]
+
+
 def _group(doc: dict[str, Any]) -> str:
     api_version = str(doc.get("apiVersion", ""))
     return api_version.split("/", 1)[0] if "/" in api_version else ""

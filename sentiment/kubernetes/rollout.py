@@ -84,9 +84,10 @@ class _Kubectl:
         runner: Runner,
         log: list[list[str]],
         kubeconfig: str | None = None,
+        context: str | None = None,
     ):
         self.kubectl, self.namespace, self.runner, self.log = kubectl, namespace, runner, log
-        self.kubeconfig = kubeconfig
+        self.kubeconfig, self.context = kubeconfig, context
 
     def __call__(
         self,
@@ -98,6 +99,8 @@ class _Kubectl:
         cmd = [self.kubectl, *args]
         if self.kubeconfig:
             cmd += ["--kubeconfig", self.kubeconfig]
+        if self.context:
+            cmd += ["--context", self.context]
         if namespaced:
             cmd += ["--namespace", self.namespace]
         self.log.append(cmd)
@@ -364,17 +367,19 @@ def undeploy(
     timeout_s: int = 120,
     kubectl: str = "kubectl",
     kubeconfig: str | None = None,
+    context: str | None = None,
     runner: Runner = subprocess.run,
 ) -> list[str]:
     """Delete every object in ``manifests`` (missing ones are fine); return kubectl's lines.
 
-    Takes the rendered manifests rather than a label selector so exactly what a release
-    created is removed, including custom resources such as the ScaledObject.
+    Takes manifests (rendered, or stubs of the objects a release recorded) rather than a
+    label selector so exactly what a release created is removed, including custom resources
+    such as the ScaledObject.
     """
     _check_namespace(namespace)
     if not manifests.strip():
         raise ValueError("manifests are empty: nothing to delete")
-    k = _Kubectl(kubectl, namespace, runner, [], kubeconfig)
+    k = _Kubectl(kubectl, namespace, runner, [], kubeconfig, context)
     proc = k(
         "delete",
         "--ignore-not-found",

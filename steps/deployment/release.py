@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from zenml import log_metadata, step
 
 from sentiment.containers import (
+    CONTAINER_NAME,
     ContainerSettings,
     containerize,
     push_image,
@@ -19,7 +20,7 @@ from sentiment.containers import (
 
 log = logging.getLogger(__name__)
 
-CONTAINER_NAME = "sentiment-classifier"
+__all__ = ["CONTAINER_NAME", "containerize_bento", "rollout_kubernetes", "start_container"]
 
 
 @step(enable_cache=False)
@@ -51,8 +52,9 @@ def rollout_kubernetes(
     image_registry: str | None = None,
 ) -> Annotated[dict[str, Any], "rollout"]:
     """Push the image, render the overlay for this release, apply it and wait; a failed
-    rollout is undone by ``apply_and_wait`` and fails the step with the reason."""
-    from sentiment.kubernetes import RolloutError, apply_and_wait, render_manifests
+    rollout is undone by ``apply_and_wait`` and fails the step with the reason. The summary
+    lists the objects applied: ``deploy`` records them for ``undeploy``."""
+    from sentiment.kubernetes import RolloutError, apply_and_wait, objects_of, render_manifests
 
     settings = ContainerSettings.from_mapping(container)
     pushed = push_image(image, image_registry, settings) if image_registry else image
@@ -77,6 +79,8 @@ def rollout_kubernetes(
         "namespace": result.namespace,
         "revision": result.revision_after,
         "model_version": model_version,
+        "deployment": result.deployment,
+        "objects": objects_of(manifests),
     }
     log_metadata(metadata={"rollout": summary})
     return summary

@@ -7,7 +7,8 @@ One release history, in order, in a namespace of its own:
 3. a release whose image cannot become ready (the model file fails its SHA-256 check) is
    undone: the step fails with the pods' reason, v2 answers throughout;
 4. ``run.py rollback`` then ``deploy``: v1 serves again;
-5. ``run.py undeploy``: every object of the release is gone.
+5. a bare ``run.py undeploy`` (from the release record; ``status`` before and after): every
+   object of the release is gone.
 
 The image is built by podman (tests/support/podman.py prepares this machine's podman),
 pushed to the registry the cluster advertises on 127.0.0.1, and pulled by containerd.
@@ -15,6 +16,7 @@ pushed to the registry the cluster advertises on 127.0.0.1, and pulled by contai
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -104,6 +106,12 @@ def _deploy(sandbox: ProjectSandbox, config: Path) -> str:
     )
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
     return proc.stdout
+
+
+def _status(sandbox: ProjectSandbox) -> dict[str, Any]:
+    rows = json.loads(sandbox.run("status", "--json", "--target", "kubernetes", check=True).stdout)
+    assert len(rows) == 1, rows
+    return dict(rows[0])
 
 
 def _served(cluster: Cluster, namespace: str) -> dict[str, Any]:
@@ -285,13 +293,25 @@ def test_rollback_then_deploy_serves_the_previous_version(
 def test_undeploy_removes_every_object_of_the_release(
     cluster: Cluster,
     sandbox: ProjectSandbox,
-    deploy_config: Path,
     namespace: str,
     history: dict[str, Any],
 ) -> None:
+    """A bare ``undeploy``: the namespace, podman settings and cluster (``KUBECONFIG`` at deploy
+    time) come from the release record, not from flags."""
     assert "v1" in history, "needs a release"
-    proc = sandbox.run("undeploy", "--target", "kubernetes", "--config", str(deploy_config))
+    before = _status(sandbox)
+    assert (before["state"], before["ready"]) == ("running", True), before
+    assert before["model_version"] == history["v1"]
+    assert f"namespace {namespace}" in before["address"]
+    record = json.loads((sandbox.state_dir / "releases" / "kubernetes.json").read_text())
+    assert record["kubernetes"]["kubeconfig"] == str(cluster.kubeconfig)
+    assert {"Deployment", "Service"} <= {o["kind"] for o in record["kubernetes"]["objects"]}
+
+    proc = sandbox.run("undeploy", "--target", "kubernetes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "marked the release stopped" in proc.stdout
+    after = _status(sandbox)
+    assert (after["state"], after["ready"]) == ("stopped", None), after
     rendered = render_manifests(
         OVERLAY, image="any:undeploy", model_version="x", namespace=namespace
     )
