@@ -57,9 +57,12 @@ def format_summary(summary: dict[str, Any], tracking_uri: str) -> str:
 
 
 def _failed_steps(since: datetime.datetime) -> str:
-    """This command's run's failed steps, e.g. " in step train_model (run ID)", for the error.
+    """This command's run's failed steps and why, e.g. " in step train_model (run ID):
+    ValueError: ...", for the error.
 
     The run object is lost with the exception, so it is the latest run, if started ``since``.
+    The reason is the step's own exception as ZenML recorded it: on a remote orchestrator the
+    client's exception only says that a step (a pod) failed.
     """
     from zenml.client import Client
 
@@ -67,10 +70,18 @@ def _failed_steps(since: datetime.datetime) -> str:
         run = Client().list_pipeline_runs(sort_by="desc:created", size=1).items[0]
         if run.created.replace(tzinfo=None) < since:
             return ""
-        failed = [name for name, step in run.steps.items() if step.status.value == "failed"]
+        failed = {name: step for name, step in run.steps.items() if step.status.value == "failed"}
+        reasons = [
+            f"{name}: {step.exception_info.message}"
+            for name, step in failed.items()
+            if step.exception_info is not None and step.exception_info.message
+        ]
     except Exception:  # no run, or the store is unreachable too: the error says enough
         return ""
-    return f" in step {', '.join(failed)} (run {run.id})" if failed else f" (run {run.id})"
+    if not failed:
+        return f" (run {run.id})"
+    because = f"; because {'; '.join(reasons)}" if reasons else ""
+    return f" in step {', '.join(failed)} (run {run.id}){because}"
 
 
 def main(args: argparse.Namespace) -> int:

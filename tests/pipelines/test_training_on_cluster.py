@@ -245,3 +245,78 @@ def test_no_secret_in_pod_specs_or_the_image(
         assert secret not in specs
         assert secret not in history
         assert secret not in first_run["stdout"] + first_run["stderr"]
+
+
+def test_a_step_failing_in_its_pod_fails_the_run_with_its_reason(
+    world: ClusterWorld, first_run: dict[str, Any]
+) -> None:
+    """A dataset too small for the validation rules: validate_reviews fails in its pod, the
+    command fails naming the step and the rule, and `production` stays where it was."""
+    import pandas as pd
+
+    small = world.sandbox.root / "data" / "too-small.csv"
+    pd.read_csv(world.dataset).groupby("split").head(20).to_csv(small, index=False)
+    world.s3.upload(small, BUCKET, "datasets/too-small.csv")
+    proc = world.sandbox.run(
+        "train",
+        "--stack",
+        "cluster",
+        "--config",
+        str(world.training_config),
+        "--data",
+        f"s3://{BUCKET}/datasets/too-small.csv",
+        timeout=2400,
+    )
+    assert proc.returncode != 0
+    assert "in step validate_reviews" in proc.stderr, proc.stderr[-3000:]
+    assert "min_rows_per_split" in proc.stderr or "rows" in proc.stderr, proc.stderr[-3000:]
+    from tests.support.mlflow_server import logged_in
+
+    with logged_in(world.mlflow) as client:
+        production = client.get_model_version_by_alias("sentiment-classifier", "production")
+    assert production.version == first_run["model_version"]
+
+
+def test_deploy_serves_the_cluster_stack_model_from_the_same_cluster(
+    world: ClusterWorld, first_run: dict[str, Any], tmp_path: Path
+) -> None:
+    """deploy --stack cluster --target kubernetes: built with podman, pushed to the stack's
+    registry (the cluster's), rolled out on the cluster that trained it."""
+    import secrets
+
+    import yaml
+
+    from tests.support.cluster import http_json, port_forward
+    from tests.support.deployed import TEXTS
+
+    namespace = f"sentiment-stack-{secrets.token_hex(3)}"
+    config = yaml.safe_load((REPO_ROOT / "configs" / "deployment.yaml").read_text())
+    config["parameters"]["container"].update(
+        backend="podman",
+        image_name=f"sentiment-stack-{secrets.token_hex(3)}",
+        env=dict(world.podman.env),
+    )
+    config["parameters"]["kubernetes"].update(namespace=namespace, rollout_timeout_s=240)
+    path = tmp_path / "deployment.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    try:
+        proc = world.sandbox.run(
+            "deploy",
+            "--stack",
+            "cluster",
+            "--target",
+            "kubernetes",
+            "--config",
+            str(path),
+            timeout=1800,
+        )
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+        assert f"pushing to the stack's container registry {world.cluster.registry}" in proc.stdout
+        with port_forward(world.cluster, namespace, "service/sentiment-classifier", 80) as url:
+            body = http_json(f"{url}/predict", {"texts": TEXTS})
+        assert body["model_version"] == first_run["model_version"]
+    finally:
+        world.cluster.delete_namespace(namespace)
+        world.podman.remove_images(
+            world.podman.images_of(config["parameters"]["container"]["image_name"])
+        )
