@@ -57,12 +57,9 @@ def format_summary(summary: dict[str, Any], tracking_uri: str) -> str:
 
 
 def _failed_steps(since: datetime.datetime) -> str:
-    """This command's run's failed steps and why, e.g. " in step train_model (run ID):
-    ValueError: ...", for the error.
+    """This command's run's failed steps and why, for the error (see ``_why_failed``).
 
     The run object is lost with the exception, so it is the latest run, if started ``since``.
-    The reason is the step's own exception as ZenML recorded it: on a remote orchestrator the
-    client's exception only says that a step (a pod) failed.
     """
     from zenml.client import Client
 
@@ -70,16 +67,23 @@ def _failed_steps(since: datetime.datetime) -> str:
         run = Client().list_pipeline_runs(sort_by="desc:created", size=1).items[0]
         if run.created.replace(tzinfo=None) < since:
             return ""
-        failed = {name: step for name, step in run.steps.items() if step.status.value == "failed"}
-        reasons = [
-            f"{name}: {step.exception_info.message}"
-            for name, step in failed.items()
-            if step.exception_info is not None and step.exception_info.message
-        ]
+        return _why_failed(run)
     except Exception:  # no run, or the store is unreachable too: the error says enough
         return ""
+
+
+def _why_failed(run: Any) -> str:
+    """ " in step train_model (run ID); because train_model: ValueError: ...": the failed
+    steps with their own exceptions as ZenML recorded them. On a remote orchestrator that is
+    the only place the reason is: the client learns that a pod failed, not why."""
+    failed = {name: step for name, step in run.steps.items() if step.status.value == "failed"}
     if not failed:
         return f" (run {run.id})"
+    reasons = [
+        f"{name}: {step.exception_info.message}"
+        for name, step in failed.items()
+        if step.exception_info is not None and step.exception_info.message
+    ]
     because = f"; because {'; '.join(reasons)}" if reasons else ""
     return f" in step {', '.join(failed)} (run {run.id}){because}"
 
@@ -140,7 +144,11 @@ def main(args: argparse.Namespace) -> int:
         return 0
     run = Client().get_pipeline_run(run.id)
     if str(run.status) not in {"completed", "ExecutionStatus.COMPLETED"}:
-        print(f"error: pipeline run {run.id} ended with status {run.status}")
+        print(
+            f"\nerror: the pipeline run ended with status {run.status}{_why_failed(run)}\n"
+            "The 'production' alias was not moved by this run.",
+            file=sys.stderr,
+        )
         return 1
     summary = pipeline_run_summary(run)
     print(format_summary(summary, tracker.get_tracking_uri()))

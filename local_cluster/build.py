@@ -35,7 +35,7 @@ def _go() -> str:
     return go
 
 
-def _go_env(paths: BuildPaths) -> dict[str, str]:
+def _go_env() -> dict[str, str]:
     return {
         **os.environ,
         "CGO_ENABLED": "0",
@@ -79,29 +79,25 @@ def _report_progress(proc: subprocess.Popen[str], started: float) -> int:
     return count
 
 
-def _build_go_commands(paths: BuildPaths, out_dir: Path) -> None:
-    cmd = [
-        _go(),
-        "build",
-        "-v",
-        "-trimpath",
-        "-ldflags",
-        _ldflags(paths.version),
-        "-o",
-        f"{out_dir}/",
-        *COMMANDS.values(),
-    ]
+def go_build(module_dir: Path, packages: list[str], out_dir: Path, ldflags: str) -> None:
+    """``go build`` of ``packages`` (main packages of ``module_dir``'s requirements) into
+    ``out_dir``, with go.sum enforced, printing how many packages it compiled as it goes."""
+    cmd = [_go(), "build", "-v", "-trimpath", "-ldflags", ldflags, "-o", f"{out_dir}/", *packages]
     started = time.monotonic()
     proc = subprocess.Popen(
         cmd,
-        cwd=paths.root,
-        env=_go_env(paths),
+        cwd=module_dir,
+        env=_go_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     count = _report_progress(proc, started)
     print(f"  build: {count} packages compiled in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def _build_go_commands(paths: BuildPaths, out_dir: Path) -> None:
+    go_build(paths.root, list(COMMANDS.values()), out_dir, _ldflags(paths.version))
     for name, go_name in _GO_OUTPUT_NAME.items():
         (out_dir / go_name).rename(out_dir / name)
 
@@ -111,7 +107,7 @@ def _build_pause(paths: BuildPaths, out_dir: Path) -> None:
     source_dir = subprocess.run(
         [_go(), "list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes"],
         cwd=paths.root,
-        env=_go_env(paths),
+        env=_go_env(),
         capture_output=True,
         text=True,
         check=True,

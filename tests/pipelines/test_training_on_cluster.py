@@ -15,6 +15,7 @@ Docker Hub, so the training config names the offline stand-in for python:3.11-sl
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import subprocess
 import time
@@ -208,6 +209,10 @@ def first_run(world: ClusterWorld) -> dict[str, Any]:
     return summary
 
 
+def _time(stamp: str) -> float:
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
 def _pods(world: ClusterWorld, run_id: str | None = None) -> list[dict[str, Any]]:
     """The pipeline pods, of one ZenML run when ``run_id`` is given (ZenML labels them)."""
     selector = ["--selector", f"run_id={run_id}"] if run_id else []
@@ -220,10 +225,16 @@ def test_every_training_step_runs_as_a_pod(world: ClusterWorld, first_run: dict[
     step_pods = {
         pod["metadata"]["labels"].get("step_name", pod["metadata"]["name"]): pod for pod in pods
     }
-    print(f"\ncluster training run: {first_run['wall_s']:.0f} s wall; pods:")
-    for name, pod in sorted(step_pods.items()):
-        started = pod["status"].get("startTime")
-        print(f"  {name}: {pod['status']['phase']} (started {started})")
+    print(f"\ncluster training run: {first_run['wall_s']:.0f} s wall (command); per pod:")
+    for name, pod in sorted(step_pods.items(), key=lambda item: item[1]["status"]["startTime"]):
+        created = _time(pod["metadata"]["creationTimestamp"])
+        state = pod["status"]["containerStatuses"][0]["state"].get("terminated", {})
+        if state:
+            began, ended = _time(state["startedAt"]), _time(state["finishedAt"])
+            print(
+                f"  {name:22} pod to container start {began - created:4.0f} s, "
+                f"container (imports + step) {ended - began:4.0f} s"
+            )
     for step in TRAINING_STEPS:
         assert step in step_pods, f"no pod ran {step}: {list(step_pods)}"
     assert all(p["status"]["phase"] == "Succeeded" for p in step_pods.values())
@@ -254,7 +265,7 @@ def test_a_step_failing_in_its_pod_fails_the_run_with_its_reason(
     command fails naming the step and the rule, and `production` stays where it was."""
     import pandas as pd
 
-    small = world.sandbox.root / "data" / "too-small.csv"
+    small = world.dataset.parent / "too-small.csv"
     pd.read_csv(world.dataset).groupby("split").head(20).to_csv(small, index=False)
     world.s3.upload(small, BUCKET, "datasets/too-small.csv")
     proc = world.sandbox.run(
