@@ -187,9 +187,6 @@ def cluster(
     )
 
 
-
-
-
 def test_failed_rollback_is_reported():
     """Scripted: the previous release failing too, during the undo of the new one, needs two
     independent failures in one rollout."""
@@ -208,8 +205,6 @@ def test_failure_without_a_new_revision_does_not_roll_back_an_older_release():
         apply_and_wait(MANIFESTS, namespace=NS, runner=kubectl)
     assert not failure.value.result.rolled_back
     assert not any("undo" in cmd for cmd in kubectl.calls)
-
-
 
 
 def test_half_applied_release_is_rolled_back():
@@ -255,7 +250,6 @@ def test_bad_input_fails_before_any_kubectl_call(manifests, namespace, message):
     with pytest.raises(ValueError, match=message):
         apply_and_wait(manifests, namespace=namespace, runner=kubectl)
     assert kubectl.calls == []
-
 
 
 def test_undeploy_failure_raises_with_kubectl_error():
