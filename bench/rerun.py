@@ -11,8 +11,11 @@ something to be identical to) and prints the median and the spread of:
 - ``exit after summary``: the summary's last line to the process exit;
 - ``pipeline``: ZenML's own "Pipeline run has finished in" figure;
 
-then ``run.py --help`` and ``import pipelines.training`` in fresh processes. The machine is
-shared: the 1-minute load average is read before every measurement and printed with it.
+then ``run.py --help`` and ``import pipelines.training`` in fresh processes, the import also
+without compiled bytecode (``PYTHONPYCACHEPREFIX`` set to an empty folder: with
+PYTHONDONTWRITEBYTECODE=1, that is a venv installed without ``--compile-bytecode``, which
+compiles every module from source in every process). The machine is shared: the 1-minute
+load average is read before every measurement and printed with it.
 Environment: what the calling shell exports (ZENML_CONFIG_PATH, PYTHONDONTWRITEBYTECODE).
 """
 
@@ -25,6 +28,7 @@ import selectors
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,7 +62,7 @@ def _python() -> str:
     return str(venv) if venv.exists() else sys.executable
 
 
-def timed_run(argv: Sequence[str]) -> Timed:
+def timed_run(argv: Sequence[str], env: dict[str, str] | None = None) -> Timed:
     """Run ``argv`` from the repo root, timestamping output as it arrives (both streams)."""
     load = _load()
     started = time.perf_counter()
@@ -68,7 +72,7 @@ def timed_run(argv: Sequence[str]) -> Timed:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     first = float("nan")
     summary_at = float("nan")
@@ -139,6 +143,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(_row("run.py --help", [h.wall for h in helps], [h.load for h in helps]))
     imports = [timed_run([py, "-c", "import pipelines.training"]) for _ in range(args.repeats)]
     print(_row("import pipelines.training", [i.wall for i in imports], [i.load for i in imports]))
+    with tempfile.TemporaryDirectory() as empty:
+        cold = [
+            timed_run([py, "-c", "import pipelines.training"], env={"PYTHONPYCACHEPREFIX": empty})
+            for _ in range(args.repeats)
+        ]
+    print(_row("  ... without bytecode", [c.wall for c in cold], [c.load for c in cold]))
     return 0
 
 
