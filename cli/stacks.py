@@ -425,15 +425,34 @@ def ensure_local_mlflow(
     tracking_uri: str, artifact_root: Path, experiments: tuple[str, ...] = EXPERIMENTS
 ) -> None:
     """Create the sqlite store and experiments with artifacts under ``artifact_root``."""
+    db_path = Path(tracking_uri.removeprefix("sqlite:///"))
+    if set(experiments) <= _existing_experiments(db_path):
+        return  # every run after the first: no MLflow import, no schema check (~3 s)
     from mlflow.tracking import MlflowClient
 
-    db_path = Path(tracking_uri.removeprefix("sqlite:///"))
     db_path.parent.mkdir(parents=True, exist_ok=True)
     artifact_root.mkdir(parents=True, exist_ok=True)
     client = MlflowClient(tracking_uri=tracking_uri)
     for name in experiments:
         if client.get_experiment_by_name(name) is None:
             client.create_experiment(name, artifact_location=(artifact_root / name).as_uri())
+
+
+def _existing_experiments(db_path: Path) -> set[str]:
+    """Experiment names in an MLflow sqlite store, read with sqlite3 (empty if there is none).
+
+    Read-only and without MLflow: what ``ensure_local_mlflow`` needs to see that there is
+    nothing to do. Any surprise (no file, no table, a lock) means "let MLflow look".
+    """
+    import sqlite3
+
+    if not db_path.is_file():
+        return set()
+    try:
+        with sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True, timeout=5) as db:
+            return {row[0] for row in db.execute("SELECT name FROM experiments")}
+    except sqlite3.Error:
+        return set()
 
 
 def ensure_stack(name: str, overrides: Mapping[str, str] | None = None) -> list[str]:

@@ -29,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--summary-json", type=Path, help="write the run summary here")
     parser.add_argument("--no-cache", action="store_true", help="run every step again")
+    parser.add_argument(
+        "--force-register",
+        action="store_true",
+        help="register a new version (and put it through the gate) even when an identical "
+        "one, same data, config and code, is registered already",
+    )
 
 
 def pipeline_run_summary(run: Any) -> dict[str, Any]:
@@ -41,14 +47,24 @@ def pipeline_run_summary(run: Any) -> dict[str, Any]:
 
 def format_summary(summary: dict[str, Any], tracking_uri: str) -> str:
     m = summary["metrics"]
-    lines = [
-        "",
-        f"Model {summary['model_name']} v{summary['model_version']}: "
-        f"accuracy {m['accuracy']:.4f}, F1 {m['f1']:.4f}, ROC AUC {m['roc_auc']:.4f} "
-        f"(test split), trained in {summary['train_seconds']:.1f} s",
-    ]
-    verdict = "PROMOTED to" if summary["promoted"] else "NOT promoted to"
-    lines.append(f"{verdict} '{summary['alias']}': {summary['reason']}")
+    name, version = summary["model_name"], summary["model_version"]
+    metrics = (
+        f"accuracy {m['accuracy']:.4f}, F1 {m['f1']:.4f}, ROC AUC {m['roc_auc']:.4f} (test split)"
+    )
+    if summary.get("unchanged"):
+        lines = [
+            "",
+            summary["reason"],
+            f"Nothing registered: same data, config and code as {name} v{version} ({metrics});"
+            " --force-register registers a new version anyway",
+        ]
+    else:
+        lines = [
+            "",
+            f"Model {name} v{version}: {metrics}, trained in {summary['train_seconds']:.1f} s",
+        ]
+        verdict = "PROMOTED to" if summary["promoted"] else "NOT promoted to"
+        lines.append(f"{verdict} '{summary['alias']}': {summary['reason']}")
     lines.append(f"MLflow: run {summary['mlflow_run_id']} at {tracking_uri}")
     if tracking_uri.startswith("sqlite:"):
         lines.append(f"        browse with: mlflow ui --backend-store-uri {tracking_uri}")
@@ -89,6 +105,13 @@ def _why_failed(run: Any) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    # Before the imports below (ZenML alone is seconds): say at once what is starting.
+    source = args.data or os.environ.get("SENTIMENT_DATA") or None
+    print(
+        f"training on stack {args.stack!r} with {args.config} "
+        f"(data: {source or 'from the config'})",
+        flush=True,
+    )
     from zenml.client import Client
 
     from sentiment.data import DataLoadError
@@ -116,7 +139,6 @@ def main(args: argparse.Namespace) -> int:
             "registry need MLflow"
         )
         return 2
-    source = args.data or os.environ.get("SENTIMENT_DATA") or None
     pipeline = training_pipeline.with_options(
         config_path=str(config),
         enable_cache=False if args.no_cache else None,
@@ -124,7 +146,7 @@ def main(args: argparse.Namespace) -> int:
     )
     started = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)  # ZenML stores UTC
     try:
-        run = pipeline(source=source)
+        run = pipeline(source=source, force_register=args.force_register)
     except USER_ERRORS as exc:
         print(
             f"\nerror: {type(exc).__name__}: {exc}\nNothing was registered; the "

@@ -3,6 +3,10 @@
 ZenML's scikit-learn materializer pickles, and unpickling runs arbitrary code from the
 artifact store. skops rebuilds only the types in ``sentiment.model.TRUSTED_TYPES``, the same
 rule the registry and the service apply.
+
+scikit-learn is imported on first save or load, not with this module: defining the pipeline
+(every ``run.py train``) must not pay ~2 s for a library that a cached rerun never uses. So
+the associated type is ``object`` and :meth:`save` checks for a ``Pipeline`` itself.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sklearn.pipeline import Pipeline
 from zenml.enums import ArtifactType
 from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
@@ -24,7 +27,7 @@ from sentiment.serialization import MODEL_FILENAME, load_model, save_model
 class SkopsModelMaterializer(BaseMaterializer):
     """A fitted scikit-learn ``Pipeline`` stored with skops."""
 
-    ASSOCIATED_TYPES: ClassVar[tuple[type[Any], ...]] = (Pipeline,)
+    ASSOCIATED_TYPES: ClassVar[tuple[type[Any], ...]] = (object,)
     ASSOCIATED_ARTIFACT_TYPE: ClassVar[ArtifactType] = ArtifactType.MODEL
     SKIP_REGISTRATION: ClassVar[bool] = True
 
@@ -39,6 +42,10 @@ class SkopsModelMaterializer(BaseMaterializer):
             return load_model(local)
 
     def save(self, data: Any) -> None:
+        from sklearn.pipeline import Pipeline
+
+        if not isinstance(data, Pipeline):
+            raise TypeError(f"expected a fitted sklearn Pipeline, got {type(data).__name__}")
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / MODEL_FILENAME
             save_model(data, local)

@@ -1,4 +1,9 @@
-"""The training pipeline: ingest -> validate -> train -> evaluate -> register and promote."""
+"""The training pipeline: locate -> ingest -> validate -> train -> evaluate -> register.
+
+A rerun with nothing changed is served from the cache up to ``register_and_promote``, which
+finds the registered version trained from the same data, configuration and code and
+registers nothing (``force_register`` registers anyway).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from typing import Any
 from zenml import pipeline
 from zenml.enums import ExecutionMode
 
-from steps.data import ingest_reviews, validate_reviews
+from sentiment.identity import code_version
+from steps.data import ingest_reviews, locate_source, validate_reviews
 from steps.evaluation import evaluate_model
 from steps.registry import register_and_promote
 from steps.training import train_model
@@ -26,12 +32,22 @@ def training_pipeline(
     registered_model_name: str = "sentiment-classifier",
     random_state: int = 42,
     source: str | None = None,
+    force_register: bool = False,
 ) -> None:
-    """Every argument comes from ``configs/training.yaml``; ``source`` from --data/env."""
-    train, test, fingerprint = ingest_reviews(data=data, source=source)
+    """Every argument comes from ``configs/training.yaml``; ``source`` from --data/env and
+    ``force_register`` from --force-register."""
+    data_source, source_sha256 = locate_source(data=data, source=source)
+    train, test, fingerprint = ingest_reviews(data_source, source_sha256, data=data)
     validate_reviews(train, test, rules=validation)
-    model, train_seconds = train_model(
-        train, model_params=model_params, random_state=random_state, after="validate_reviews"
+    model, train_seconds, training_key = train_model(
+        train,
+        fingerprint,
+        model_params=model_params,
+        # Computed here, on the client, when the run is compiled: a parameter is part of the
+        # cache key, so changed training code retrains.
+        code_version=code_version(),
+        random_state=random_state,
+        after="validate_reviews",
     )
     metrics, *_ = evaluate_model(model, test)
     register_and_promote(
@@ -40,6 +56,8 @@ def training_pipeline(
         metrics,
         fingerprint,
         train_seconds,
+        training_key,
         promotion=promotion,
         registered_model_name=registered_model_name,
+        force_register=force_register,
     )

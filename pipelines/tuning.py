@@ -11,7 +11,7 @@ from typing import Any
 from zenml import pipeline
 from zenml.enums import ExecutionMode
 
-from steps.data import ingest_reviews, validate_reviews
+from steps.data import ingest_reviews, locate_source, validate_reviews
 from steps.tuning import run_trials, split_validation
 
 PIPELINE_NAME = "sentiment_tuning"
@@ -31,7 +31,8 @@ def tuning_pipeline(
 ) -> None:
     """``data``, ``validation``, ``model_params`` and ``random_state`` come from the training
     config the search starts from; ``split`` and ``search`` from ``configs/tuning.yaml``."""
-    train, test, _ = ingest_reviews(data=data, source=source)
+    data_source, source_sha256 = locate_source(data=data, source=source)
+    train, test, _ = ingest_reviews(data_source, source_sha256, data=data)
     validate_reviews(train, test, rules=validation)
     fit, held_out = split_validation(train, split=split, after="validate_reviews")
     run_trials(fit, held_out, base_params=model_params, search=search, random_state=random_state)

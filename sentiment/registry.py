@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sentiment.hashing import file_sha256
+from sentiment.identity import RUNTIME_PACKAGES, TRAINING_KEY_TAG
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ METRIC_TAG_PREFIX = "metric."
 PROMOTED_FROM_TAG = "promoted_from"
 # What loading the model needs. Listing it skips MLflow's requirement inference, which
 # re-imports the model in a subprocess and adds ~10 s to every registration.
-MODEL_RUNTIME_PACKAGES = ("scikit-learn", "skops", "numpy", "scipy", "nltk", "pyyaml")
+MODEL_RUNTIME_PACKAGES = RUNTIME_PACKAGES
 
 
 def model_pip_requirements() -> list[str]:
@@ -130,6 +131,19 @@ def get_alias_version(name: str, alias: str, *, tracking_uri: str | None = None)
         if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code) or "not found" in str(exc).lower():
             return None
         raise
+
+
+def find_twins(name: str, key: str, *, tracking_uri: str | None = None) -> list[Any]:
+    """Registered versions of ``name`` trained from the same ``training_key``, oldest first.
+
+    One indexed registry query; empty when the model or such a version does not exist.
+    """
+    if "'" in key:
+        raise ValueError(f"training key {key!r} must not contain quotes")
+    versions = _client(tracking_uri).search_model_versions(
+        f"name='{name}' and tags.{TRAINING_KEY_TAG} = '{key}'"
+    )
+    return sorted(versions, key=lambda v: int(v.version))
 
 
 def recorded_metrics(tags: Mapping[str, str]) -> dict[str, float]:

@@ -8,6 +8,7 @@ Public interface (import from here; the submodules are an implementation detail)
 - :func:`resolve_source` - ``--data`` > ``$SENTIMENT_DATA`` > config > official archive;
 - :func:`ensure_official_archive` - cached, SHA-256-verified download of aclImdb_v1.tar.gz;
 - :func:`data_fingerprint` - SHA-256 identity of the exact rows, for lineage;
+- :func:`source_digest` - SHA-256 of the source's raw bytes: changed since last time?
 - :class:`DataLoadError` - every loading failure, naming the source and the problem.
 """
 
@@ -20,6 +21,7 @@ from sentiment.data.archive import (
     file_sha256,
     resolve_source,
 )
+from sentiment.data.digest import source_digest
 from sentiment.data.frames import data_fingerprint
 from sentiment.data.readers import load_splits
 from sentiment.data.spec import DEFAULT_LABEL_MAP, DataLoadError, DataSpec
@@ -37,4 +39,5 @@ __all__ = [
     "file_sha256",
     "load_splits",
     "resolve_source",
+    "source_digest",
 ]

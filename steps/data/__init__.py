@@ -1,4 +1,4 @@
-from steps.data.ingest import ingest_reviews
+from steps.data.ingest import ingest_reviews, locate_source
 from steps.data.validate import validate_reviews
 
-__all__ = ["ingest_reviews", "validate_reviews"]
+__all__ = ["ingest_reviews", "locate_source", "validate_reviews"]

@@ -40,7 +40,7 @@ def training_source(ref: ModelRef) -> str | None:
     """The data source the model version was trained on, from its ZenML training run.
 
     The registry tags each version with the ZenML run that produced it, and that run's
-    ingest step recorded the source it read: the natural reference when nobody names one.
+    locate step recorded the source it read: the natural reference when nobody names one.
     """
     run_id = ref.tags.get(ZENML_RUN_TAG)
     if not run_id:
@@ -49,7 +49,10 @@ def training_source(ref: ModelRef) -> str | None:
         from zenml.client import Client
 
         run = Client().get_pipeline_run(run_id)
-        source = run.steps["ingest_reviews"].run_metadata.get("source")
+        # locate_source runs on every run; ingest_reviews only when the bytes changed (and
+        # before locate_source existed, it was the step that recorded the source).
+        step_name = "locate_source" if "locate_source" in run.steps else "ingest_reviews"
+        source = run.steps[step_name].run_metadata.get("source")
     except Exception as exc:  # another ZenML store, a deleted run: fall back, don't fail
         log.info(
             "could not read the training source of %s v%s from ZenML run %s: %s",

@@ -5,8 +5,9 @@ Real processes only: `python run.py train` in a ProjectSandbox (own ZenML store,
 sqlite registry), killed by PID the moment its log says `train_model` started. What caches
 on the rerun follows from the step definitions:
 
-- ``ingest_reviews``: ``enable_cache=False`` (only reading the source tells whether it
-  changed), so it always runs;
+- ``locate_source``: ``enable_cache=False`` (only hashing the source's bytes tells whether
+  it changed), so it always runs;
+- ``ingest_reviews``: cached - keyed on that hash, and the file is the same;
 - ``validate_reviews``: cached - its inputs are keyed on the content hash of the ingested
   frames (ReviewFrameMaterializer), identical for the same file, and its rules are unchanged;
 - ``train_model``: runs again - the killed attempt never completed, so there is nothing to
@@ -139,13 +140,15 @@ def test_rerun_completes_from_the_cache_and_follows_the_gate(
     proc = sandbox.run(*_train_args(killed_run, small_dataset, summary_path), check=True)
     output = proc.stdout + proc.stderr
     assert "Using cached version of step `validate_reviews`." in output
-    for step in ("ingest_reviews", "train_model", "evaluate_model", "register_and_promote"):
+    assert "Using cached version of step `ingest_reviews`." in output
+    for step in ("locate_source", "train_model", "evaluate_model", "register_and_promote"):
         assert f"Step `{step}` has finished" in output, step
 
     rerun = _zenml_runs(sandbox)[-1]
     assert rerun["status"] == "completed", rerun
     assert rerun["steps"] == {
-        "ingest_reviews": "completed",
+        "locate_source": "completed",
+        "ingest_reviews": "cached",
         "validate_reviews": "cached",
         "train_model": "completed",
         "evaluate_model": "completed",

@@ -1,7 +1,8 @@
 """The training pipeline for real: the CLI, a local ZenML store and an MLflow sqlite store.
 
-Runs are ordered: a first run promotes, a worse config must not move the alias, broken data
-stops the run before anything is registered.
+Runs are ordered: a first run promotes, an unchanged rerun registers nothing, a worse config
+must not move the alias, broken data stops the run before anything is registered,
+``--force-register`` registers a twin, and one changed byte in the data is a new version.
 """
 
 from __future__ import annotations
@@ -56,6 +57,29 @@ def test_first_run_registers_and_promotes(first_run: dict, sandbox: ProjectSandb
     assert str(version.version) == first_run["model_version"]
     assert version.tags["zenml_run_id"] == first_run["zenml_run_id"]
     assert version.tags["data_fingerprint"] == first_run["data_fingerprint"]
+
+
+def test_unchanged_rerun_registers_nothing_and_keeps_the_alias(
+    first_run: dict, sandbox: ProjectSandbox, small_dataset: Path
+) -> None:
+    before = _versions(sandbox)
+    config = sandbox.training_config("good", promotion=GATE, model_params=SMALL_MODEL)
+    rerun = sandbox.train(config, small_dataset, "unchanged")
+    version = first_run["model_version"]
+    assert rerun["unchanged"] is True
+    assert rerun["promoted"] is False
+    assert rerun["model_version"] == rerun["serving_version"] == version
+    assert rerun["training_key"] == first_run["training_key"]
+    assert rerun["model_sha256"] == first_run["model_sha256"]
+    assert rerun["reason"] == f"unchanged: {MODEL} v{version} is production"
+    assert f"unchanged: {MODEL} v{version} is production" in rerun["stdout"]
+    assert _versions(sandbox) == before
+    alias = _client(sandbox).get_model_version_by_alias(MODEL, "production")
+    assert str(alias.version) == version
+    assert "promoted_from" not in alias.tags
+    # The source was hashed, not parsed: its frames, and all training, came from the cache.
+    for step in ("ingest_reviews", "validate_reviews", "train_model", "evaluate_model"):
+        assert f"Using cached version of step `{step}`." in rerun["log"], step
 
 
 def test_production_model_loads_and_predicts_raw_text(
@@ -179,8 +203,13 @@ def test_rollback_moves_the_alias_back_and_records_why(
     first_run: dict, sandbox: ProjectSandbox, small_dataset: Path
 ) -> None:
     config = sandbox.training_config("good", promotion=GATE, model_params=SMALL_MODEL)
-    second = sandbox.train(config, small_dataset, "second")
-    assert second["promoted"] is True  # same data, same metric: within the tolerance
+    second = sandbox.train(config, small_dataset, "second", "--force-register")
+    # Forced: a twin of v1 is registered and gated (same data, same metric: within tolerance).
+    assert second["unchanged"] is False
+    assert second["forced"] is True
+    assert second["training_key"] == first_run["training_key"]
+    assert int(second["model_version"]) > int(first_run["model_version"])
+    assert second["promoted"] is True
     client = _client(sandbox)
     assert (
         client.get_model_version(MODEL, second["model_version"]).tags["promoted_from"]
@@ -205,3 +234,26 @@ def test_rollback_moves_the_alias_back_and_records_why(
     proc = sandbox.run("rollback", "--to", second["model_version"], check=True)
     alias = client.get_model_version_by_alias(MODEL, "production")
     assert str(alias.version) == second["model_version"]
+
+
+def test_one_changed_byte_in_the_data_is_reingested_and_registered(
+    first_run: dict, sandbox: ProjectSandbox, small_dataset: Path
+) -> None:
+    data = sandbox.root / "data" / "reviews-changed.csv"
+    content = small_dataset.read_bytes()
+    position = content.index(b"wonderful")  # one letter of one review: W for w
+    data.write_bytes(content[:position] + b"W" + content[position + 1 :])
+    before = _versions(sandbox)
+    config = sandbox.training_config("good", promotion=GATE, model_params=SMALL_MODEL)
+    changed = sandbox.train(config, data, "changed-byte")
+    assert "Using cached version of step `ingest_reviews`." not in changed["log"]
+    assert "Step `ingest_reviews` has finished" in changed["log"]
+    assert changed["unchanged"] is False
+    assert changed["data_fingerprint"] != first_run["data_fingerprint"]
+    assert changed["training_key"] != first_run["training_key"]
+    assert _versions(sandbox) == sorted([*before, changed["model_version"]])
+    # Through the gate as ever: the champion was registered on other data, so re-scored.
+    assert changed["champion_reevaluated"] is True
+    alias = _client(sandbox).get_model_version_by_alias(MODEL, "production")
+    expected = changed["model_version"] if changed["promoted"] else changed["champion_version"]
+    assert str(alias.version) == expected

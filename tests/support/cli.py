@@ -84,9 +84,9 @@ class ProjectSandbox:
             check=check,
         )
 
-    def train(self, config: Path, data: Path, name: str) -> dict[str, Any]:
+    def train(self, config: Path, data: Path, name: str, *extra: str) -> dict[str, Any]:
         """``run.py train`` with ``config`` on ``data`` (must succeed): its summary JSON, plus
-        what the command printed under ``"stdout"``."""
+        what the command printed under ``"stdout"`` (and ZenML's log under ``"log"``)."""
         summary = self.root / f"{name}.json"
         proc = self.run(
             "train",
@@ -96,9 +96,14 @@ class ProjectSandbox:
             str(data),
             "--summary-json",
             str(summary),
+            *extra,
             check=True,
         )
-        return {**json.loads(summary.read_text()), "stdout": proc.stdout}
+        return {
+            **json.loads(summary.read_text()),
+            "stdout": proc.stdout,
+            "log": proc.stdout + proc.stderr,
+        }
 
     def training_config(self, name: str, **overrides: Any) -> Path:
         """A copy of configs/training.yaml with ``parameters`` sections overlaid."""
