@@ -290,6 +290,80 @@ def test_rollback_then_deploy_serves_the_previous_version(
     assert _served(cluster, namespace)["model_version"] == history["v1"]
 
 
+def test_prometheus_discovers_the_pods_and_evaluates_every_rule(
+    cluster: Cluster, namespace: str, history: dict[str, Any], tmp_path: Path
+) -> None:
+    """The shipped scrape job with real Kubernetes discovery (tests/support/prometheus_k8s.py):
+    the release's pod is found by its annotations, relabelled with the namespace, pod and
+    deployed version the rules and the dashboard group by, and what the client sent is
+    what Prometheus counts."""
+    from tests.monitoring.prometheus_support import (
+        POD_JOB,
+        PrometheusAPI,
+        eventually,
+        write_config,
+    )
+    from tests.support.processes import free_port, http_ok, running
+    from tests.support.prometheus_k8s import cluster_scrape_config, prometheus_binary
+
+    assert "v1" in history, "needs the release rolled back to v1"
+    config = write_config(tmp_path, cluster_scrape_config(cluster.kubeconfig))
+    port = free_port()
+    args = [
+        str(prometheus_binary()),
+        f"--config.file={config}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+    ]
+    with running(
+        args,
+        log_path=tmp_path / "prometheus.log",
+        timeout=120,
+        what="prometheus",
+        ready=lambda: http_ok(f"http://127.0.0.1:{port}/-/ready"),
+    ):
+        api = PrometheusAPI(f"http://127.0.0.1:{port}")
+
+        def discovered() -> dict[str, str]:
+            ours = [t for t in api.targets() if t["labels"].get("namespace") == namespace]
+            assert len(ours) == 1, ours
+            assert ours[0]["health"] == "up", ours
+            return dict(ours[0]["labels"])
+
+        labels = eventually(discovered, timeout=90)
+        assert labels["job"] == POD_JOB
+        assert labels["pod"].startswith(f"{SERVICE}-")
+        assert labels["deployed_model_version"] == history["v1"]
+
+        sent: dict[str, int] = {"positive": 0, "negative": 0}
+        with port_forward(cluster, namespace, f"service/{SERVICE}", 80) as url:
+            for _ in range(10):
+                body = http_json(f"{url}/predict", {"texts": TEXTS})
+                for prediction in body["predictions"]:
+                    sent[prediction["label"]] += 1
+        select = f'namespace="{namespace}",job="{POD_JOB}"'
+
+        def counted() -> None:
+            by_label = api.values(
+                f"sum by (label) (sentiment_predictions_total{{{select}}})", "label"
+            )
+            assert by_label == {label: float(n) for label, n in sent.items()}, by_label
+
+        eventually(counted, timeout=60)
+        info = api.query(f"sentiment_model_info{{{select}}}")
+        assert [r["metric"]["model_version"] for r in info] == [history["v1"]]
+        assert api.number(f"sum(sentiment_prediction_duration_seconds_count{{{select}}})") > 0
+
+        def rules_ok() -> None:
+            rules = api.rules()
+            assert rules
+            assert all(r["health"] == "ok" for r in rules), [
+                (r["name"], r["health"], r.get("lastError")) for r in rules if r["health"] != "ok"
+            ]
+
+        eventually(rules_ok, timeout=60)
+
+
 def test_undeploy_removes_every_object_of_the_release(
     cluster: Cluster,
     sandbox: ProjectSandbox,

@@ -40,7 +40,7 @@ def test_the_version_comes_from_go_mod(tmp_path: Path) -> None:
     go_mod.write_text("module x\n\nrequire (\n\tk8s.io/kubernetes v1.99.1\n)\n")
     assert kubernetes_version(go_mod) == "v1.99.1"
     go_mod.write_text("module x\n")
-    with pytest.raises(ValueError, match="does not require k8s.io/kubernetes"):
+    with pytest.raises(ValueError, match=r"does not require k8s\.io/kubernetes"):
         kubernetes_version(go_mod)
 
 
