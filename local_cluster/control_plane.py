@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import subprocess
 import urllib.request
 from typing import Any
 
@@ -33,6 +34,22 @@ def api_get(settings: ClusterSettings, state: StatePaths, path: str, timeout: fl
         return json.loads(body)
     except json.JSONDecodeError:
         return body
+
+
+def kubectl(
+    state: StatePaths, build: BuildPaths, *args: str, stdin: str | None = None, what: str
+) -> None:
+    """The cluster's own kubectl as admin; fails with ``what`` and kubectl's message."""
+    proc = subprocess.run(
+        [str(build.binary("kubectl")), "--kubeconfig", str(state.kubeconfig), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed: {proc.stderr.strip()}")
 
 
 def _http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:

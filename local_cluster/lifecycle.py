@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -60,23 +59,15 @@ def _advertise_registry(settings: ClusterSettings, state: StatePaths, build: Bui
             'help: "make cluster: push images here, pods pull them from here"\n'
         },
     }
-    proc = subprocess.run(
-        [
-            str(build.binary("kubectl")),
-            "--kubeconfig",
-            str(state.kubeconfig),
-            "apply",
-            "--filename",
-            "-",
-        ],
-        input=json.dumps(hosting),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    control_plane.kubectl(
+        state,
+        build,
+        "apply",
+        "--filename",
+        "-",
+        stdin=json.dumps(hosting),
+        what="advertising the registry",
     )
-    if proc.returncode != 0:
-        raise RuntimeError(f"advertising the registry failed: {proc.stderr.strip()}")
 
 
 def _link_kubectl(state: StatePaths, build: BuildPaths) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from local_cluster import processes
-from local_cluster.control_plane import api_get
+from local_cluster.control_plane import api_get, kubectl
 from local_cluster.settings import BuildPaths, ClusterSettings, StatePaths
 
 CONTAINERD_NAMESPACE = "k8s.io"
@@ -340,23 +340,15 @@ def set_loopback_address(settings: ClusterSettings, state: StatePaths, build: Bu
             ]
         }
     }
-    proc = subprocess.run(
-        [
-            str(build.binary("kubectl")),
-            "--kubeconfig",
-            str(state.kubeconfig),
-            "patch",
-            "node",
-            settings.node_name,
-            "--subresource=status",
-            "--type=merge",
-            "--patch",
-            json.dumps(addresses),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    kubectl(
+        state,
+        build,
+        "patch",
+        "node",
+        settings.node_name,
+        "--subresource=status",
+        "--type=merge",
+        "--patch",
+        json.dumps(addresses),
+        what="setting the node's address",
     )
-    if proc.returncode != 0:
-        raise RuntimeError(f"setting the node's address failed: {proc.stderr.strip()}")

@@ -25,13 +25,13 @@ from typing import Any
 import pytest
 
 from tests.aws.world import (
-    BLANKED,
     BUCKET,
     DATASET_KEY,
     ECR_REGISTRY,
     GATE,
     AwsWorld,
     stack_with_local_orchestrator,
+    without_credentials,
 )
 from tests.support.cli import ProjectSandbox
 from tests.support.mlflow_server import mlflow_server
@@ -55,13 +55,7 @@ def aws_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsWorld]:
         (root / "project").mkdir()
         sandbox = ProjectSandbox(
             root / "project",
-            extra_env={
-                **BLANKED,
-                "AWS_EC2_METADATA_DISABLED": "true",
-                "AWS_DEFAULT_REGION": s3.region,
-                "AWS_SHARED_CREDENTIALS_FILE": str(root / "no-aws-credentials"),
-                "AWS_CONFIG_FILE": str(root / "no-aws-config"),
-            },
+            extra_env=without_credentials(root, s3.region),
         )
         dataset = write_dataset(root / "data" / "reviews.csv", n_per_label=100)
         s3.upload(dataset, BUCKET, DATASET_KEY)

@@ -36,6 +36,18 @@ BLANKED = {
 }
 
 
+def without_credentials(root: Path, region: str) -> dict[str, str]:
+    """Environment for a training process that must get S3 and MLflow credentials from the
+    ZenML secrets only: the machine's own are blanked and its AWS files hidden."""
+    return {
+        **BLANKED,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_SHARED_CREDENTIALS_FILE": str(root / "no-aws-credentials"),
+        "AWS_CONFIG_FILE": str(root / "no-aws-config"),
+    }
+
+
 def stack_with_local_orchestrator(dest: Path) -> Path:
     """``stacks/aws.yaml`` with only the orchestrator replaced by ZenML's local one."""
     spec = yaml.safe_load((REPO_ROOT / "stacks" / "aws.yaml").read_text())

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.aws.world import BLANKED, DATASET_KEY, GATE
+from tests.aws.world import DATASET_KEY, GATE, without_credentials
 from tests.support.cli import REPO_ROOT, ProjectSandbox
 from tests.support.cluster import Cluster
 from tests.support.mlflow_server import MlflowServer, mlflow_server
@@ -110,14 +110,10 @@ def world(tmp_path_factory: pytest.TempPathFactory, cluster: Cluster) -> Iterato
         sandbox = ProjectSandbox(
             root / "project",
             extra_env={
-                **BLANKED,
+                **without_credentials(root, s3.region),
                 **cluster.env,
                 **zenml.client_env,
                 **images,
-                "AWS_EC2_METADATA_DISABLED": "true",
-                "AWS_DEFAULT_REGION": s3.region,
-                "AWS_SHARED_CREDENTIALS_FILE": str(root / "no-aws-credentials"),
-                "AWS_CONFIG_FILE": str(root / "no-aws-config"),
             },
         )
         dataset = write_dataset(root / "data" / "reviews.csv", n_per_label=100)
