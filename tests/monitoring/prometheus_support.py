@@ -1,13 +1,14 @@
 """A real Prometheus for tests: a runnable copy of the shipped config, and its HTTP API.
 
 Debian's Prometheus 2.42 is built without Kubernetes service discovery (see
-monitoring/README.md), and there is no cluster here anyway. :func:`local_scrape_config` keeps
-the shipped ``sentiment-classifier`` job - its relabelling untouched - and swaps its
-``kubernetes_sd_configs`` for one static target that carries the ``__meta_kubernetes_*``
-labels the pod discovery would attach to a pod of deploy/k8s/base/deployment.yaml. The
-relabelling then runs for real: it keeps the target on the annotations, rewrites the address
-to the annotated port, and adds the namespace/pod/deployed_model_version labels the rules
-group by.
+monitoring/README.md); real discovery on the local cluster is tested with a Prometheus
+built from source (tests/support/prometheus_k8s.py, tests/deploy/test_cluster_release.py).
+Here, :func:`local_scrape_config` keeps the shipped ``sentiment-classifier`` job - its
+relabelling untouched - and swaps its ``kubernetes_sd_configs`` for one static target that
+carries the ``__meta_kubernetes_*`` labels the pod discovery would attach to a pod of
+deploy/k8s/base/deployment.yaml. The relabelling then runs for real: it keeps the target on
+the annotations, rewrites the address to the annotated port, and adds the
+namespace/pod/deployed_model_version labels the rules group by.
 """
 
 from __future__ import annotations
