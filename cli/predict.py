@@ -154,6 +154,7 @@ def retrain(stack: str, settings: RetrainSettings) -> dict[str, Any]:
             data=settings.data,
             summary_json=summary_path,
             no_cache=False,
+            force_register=False,  # new data: a new version unless it trains the same model
         )
         code = train.main(args)
         if code != 0 or not summary_path.is_file():

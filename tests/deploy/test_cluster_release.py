@@ -94,8 +94,10 @@ def history() -> dict[str, Any]:
 
 
 def _train(sandbox: ProjectSandbox, data: Path, name: str) -> dict[str, Any]:
+    """A new promoted version each time: the same data and config would otherwise be
+    recognised as the registered model (no new version), hence --force-register."""
     config = sandbox.training_config(name, promotion=GATE, model_params=SMALL_MODEL)
-    result = sandbox.train(config, data, name)
+    result = sandbox.train(config, data, name, "--force-register")
     assert result["promoted"] is True, result["stdout"][-3000:]
     return result
 

@@ -51,7 +51,8 @@ def test_deploy_after_rollback_serves_the_previous_version(
     trained: dict, sandbox: ProjectSandbox, small_dataset: Path
 ) -> None:
     config = sandbox.training_config("good", promotion=GATE, model_params=SMALL_MODEL)
-    second = sandbox.train(config, small_dataset, "train2")
+    # The same data and config train the same model: force a second version of it.
+    second = sandbox.train(config, small_dataset, "train2", "--force-register")
     assert second["promoted"] is True
     sandbox.run("rollback", "--reason", "test", check=True)
     body = deploy_and_serve(sandbox, trained["model_version"])
