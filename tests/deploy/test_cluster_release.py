@@ -337,19 +337,21 @@ def test_prometheus_discovers_the_pods_and_evaluates_every_rule(
         assert labels["pod"].startswith(f"{SERVICE}-")
         assert labels["deployed_model_version"] == history["v1"]
 
+        select = f'namespace="{namespace}",job="{POD_JOB}"'
+        by_label = f"sum by (label) (sentiment_predictions_total{{{select}}})"
+        # The pod answered the earlier tests' requests too: count from what is scraped now.
+        before = eventually(lambda: api.values(by_label, "label"), timeout=30)
         sent: dict[str, int] = {"positive": 0, "negative": 0}
         with port_forward(cluster, namespace, f"service/{SERVICE}", 80) as url:
             for _ in range(10):
                 body = http_json(f"{url}/predict", {"texts": TEXTS})
                 for prediction in body["predictions"]:
                     sent[prediction["label"]] += 1
-        select = f'namespace="{namespace}",job="{POD_JOB}"'
 
         def counted() -> None:
-            by_label = api.values(
-                f"sum by (label) (sentiment_predictions_total{{{select}}})", "label"
-            )
-            assert by_label == {label: float(n) for label, n in sent.items()}, by_label
+            now = api.values(by_label, "label")
+            added = {label: now.get(label, 0.0) - before.get(label, 0.0) for label in sent}
+            assert added == {label: float(n) for label, n in sent.items()}, (before, now)
 
         eventually(counted, timeout=60)
         info = api.query(f"sentiment_model_info{{{select}}}")
