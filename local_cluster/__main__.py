@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
             record = lifecycle.up()
             timings = record["timings_s"]
             build_note = (
-                f"cold build {timings['build']:.0f} s + "
+                f"build {timings['build']:.0f} s + "
                 if "build" in timings
                 else "cached binaries, "
             )

@@ -125,18 +125,12 @@ def start_controllers(settings: ClusterSettings, state: StatePaths, build: Build
     """Controller manager and scheduler; their readiness shows in the node and the
     ``default`` ServiceAccount, which ``up`` waits for."""
     pki = state.pki
-    manager_config = state.component_kubeconfig("kube-controller-manager")
     processes.start(
         state,
         "kube-controller-manager",
         [
             str(build.binary("kube-controller-manager")),
-            f"--kubeconfig={manager_config}",
-            f"--authentication-kubeconfig={manager_config}",
-            f"--authorization-kubeconfig={manager_config}",
-            "--bind-address=127.0.0.1",
-            f"--secure-port={settings.ports.controller_manager}",
-            "--leader-elect=false",
+            *_controller_flags(state, "kube-controller-manager", settings.ports.controller_manager),
             f"--service-account-private-key-file={pki / 'service-account.key'}",
             f"--root-ca-file={pki / 'ca.crt'}",
             "--use-service-account-credentials=true",
@@ -144,21 +138,28 @@ def start_controllers(settings: ClusterSettings, state: StatePaths, build: Build
             f"--cluster-signing-key-file={pki / 'ca.key'}",
             f"--service-cluster-ip-range={settings.service_subnet}",
             "--controllers=*,-cloud-node-lifecycle,-service-lb-controller,-route",
-            "--profiling=false",
         ],
     )
-    scheduler_config = state.component_kubeconfig("kube-scheduler")
     processes.start(
         state,
         "kube-scheduler",
         [
             str(build.binary("kube-scheduler")),
-            f"--kubeconfig={scheduler_config}",
-            f"--authentication-kubeconfig={scheduler_config}",
-            f"--authorization-kubeconfig={scheduler_config}",
-            "--bind-address=127.0.0.1",
-            f"--secure-port={settings.ports.scheduler}",
-            "--leader-elect=false",
-            "--profiling=false",
+            *_controller_flags(state, "kube-scheduler", settings.ports.scheduler),
         ],
     )
+
+
+def _controller_flags(state: StatePaths, name: str, port: int) -> list[str]:
+    """What the controller manager and the scheduler share: their own identity for the API
+    server and for checking their callers, a loopback port, and one instance (no election)."""
+    config = state.component_kubeconfig(name)
+    return [
+        f"--kubeconfig={config}",
+        f"--authentication-kubeconfig={config}",
+        f"--authorization-kubeconfig={config}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={port}",
+        "--leader-elect=false",
+        "--profiling=false",
+    ]
