@@ -45,7 +45,8 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = Path("/work/shared/data/aclImdb_labeled.tar.gz")
+# The shared data sits beside the checkout (../shared), never at a machine's absolute path.
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "aclImdb_labeled.tar.gz"
 CONCURRENCY = (1, 8, 32)
 ENV = {"BENTOML_DO_NOT_TRACK": "true", "ZENML_ANALYTICS_OPT_IN": "false"}
 MODEL_FILE_ENV = "BENCH_MODEL_FILE"

@@ -11,8 +11,12 @@ from pandas.testing import assert_frame_equal
 
 from sentiment.validation import DataValidationError, ValidationRules, validate_splits
 
+# The shared data sits beside the checkout (../shared), never at a machine's absolute path.
 REAL_ARCHIVE = Path(
-    os.environ.get("SENTIMENT_REAL_ARCHIVE", "/work/shared/data/aclImdb_labeled.tar.gz")
+    os.environ.get(
+        "SENTIMENT_REAL_ARCHIVE",
+        Path(__file__).resolve().parents[3] / "shared" / "data" / "aclImdb_labeled.tar.gz",
+    )
 )
 
 
