@@ -27,11 +27,13 @@ from typing import Any
 import yaml
 
 from local_cluster import processes
-from local_cluster.control_plane import api_get, kubectl
+from local_cluster.control_plane import api_get, http_ok, kubectl
 from local_cluster.settings import BuildPaths, ClusterSettings, StatePaths
 
 CONTAINERD_NAMESPACE = "k8s.io"
 CNI_BIN_DIR = "/usr/lib/cni"  # Debian's containernetworking-plugins
+# containerd 1.6's CRI plugin logs this last before it serves the kubelet.
+CRI_READY_LINE = b'msg="Start streaming server"'
 
 
 def pause_image(build: BuildPaths) -> str:
@@ -211,12 +213,23 @@ def start_api_proxy(settings: ClusterSettings, state: StatePaths) -> float:
 
 def start_containerd(settings: ClusterSettings, state: StatePaths, build: BuildPaths) -> float:
     config = _write_containerd_config(settings, state, build)
+    log = state.logs / "containerd.log"
+    already_running = processes.running_pid(state, "containerd") is not None
+    log_offset = log.stat().st_size if log.exists() else 0
     processes.start(state, "containerd", ["containerd", "--config", str(config)])
+
+    def cri_ready() -> bool:
+        """The CRI plugin answers the kubelet only once it logs its streaming server; the
+        containerd API (`ctr version`) answers earlier, and a kubelet started in between
+        exits with "server is not initialized yet"."""
+        if already_running:
+            return ctr(state, "version").returncode == 0
+        with log.open("rb") as handle:
+            handle.seek(log_offset)
+            return CRI_READY_LINE in handle.read()
+
     seconds = processes.wait_ready(
-        state,
-        "containerd",
-        lambda: ctr(state, "version").returncode == 0,
-        timeout_s=settings.ready_timeout_s,
+        state, "containerd", cri_ready, timeout_s=settings.ready_timeout_s
     )
     image = pause_image(build)
     if image.encode() not in ctr(state, "images", "list", "--quiet").stdout.split(b"\n"):
@@ -246,13 +259,12 @@ def start_registry(settings: ClusterSettings, state: StatePaths) -> float:
         )
     )
     processes.start(state, "registry", ["docker-registry", "serve", str(config)])
-    import urllib.request
-
-    def ready() -> bool:
-        with urllib.request.urlopen(f"http://{settings.registry}/v2/", timeout=2) as resp:
-            return bool(resp.status == 200)
-
-    return processes.wait_ready(state, "registry", ready, timeout_s=settings.ready_timeout_s)
+    return processes.wait_ready(
+        state,
+        "registry",
+        lambda: http_ok(f"http://{settings.registry}/v2/"),
+        timeout_s=settings.ready_timeout_s,
+    )
 
 
 def _write_kubelet_config(settings: ClusterSettings, state: StatePaths) -> Path:
