@@ -28,9 +28,7 @@ def main(argv: list[str] | None = None) -> int:
             record = lifecycle.up()
             timings = record["timings_s"]
             build_note = (
-                f"build {timings['build']:.0f} s + "
-                if "build" in timings
-                else "cached binaries, "
+                f"build {timings['build']:.0f} s + " if "build" in timings else "cached binaries, "
             )
             print(
                 f"\nKubernetes {record['kubernetes_version']} is up ({build_note}start "

@@ -52,7 +52,7 @@ def kubectl(
         raise RuntimeError(f"{what} failed: {proc.stderr.strip()}")
 
 
-def _http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
+def http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
     with urllib.request.urlopen(url, context=context, timeout=2) as resp:
         return bool(resp.status == 200)
 
@@ -80,7 +80,7 @@ def start_etcd(settings: ClusterSettings, state: StatePaths, build: BuildPaths) 
         ],
     )
     return processes.wait_ready(
-        state, "etcd", lambda: _http_ok(f"{client}/health"), timeout_s=settings.ready_timeout_s
+        state, "etcd", lambda: http_ok(f"{client}/health"), timeout_s=settings.ready_timeout_s
     )
 
 

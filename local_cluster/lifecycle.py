@@ -77,14 +77,19 @@ def _link_kubectl(state: StatePaths, build: BuildPaths) -> None:
     link.symlink_to(build.binary("kubectl"))
 
 
+# What the node needs from the system (.ci/system-deps.sh installs them); Go comes with
+# the machine.
+REQUIRED_BINARIES = ("containerd", "ctr", "runc", "openssl", "docker-registry", "ip", "socat")
+
+
+def missing_binaries() -> list[str]:
+    return [binary for binary in REQUIRED_BINARIES if shutil.which(binary) is None]
+
+
 def _check_host() -> None:
     if not host.is_root():
         raise RuntimeError("the local cluster's node (containerd, kubelet) needs root")
-    missing = [
-        b
-        for b in ("containerd", "ctr", "runc", "openssl", "docker-registry", "ip", "socat")
-        if shutil.which(b) is None
-    ]
+    missing = missing_binaries()
     if missing:
         raise RuntimeError(
             f"missing system binaries {missing}: run `make system-deps` (.ci/system-deps.sh)"

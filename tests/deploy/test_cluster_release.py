@@ -29,8 +29,8 @@ import yaml
 
 from sentiment.kubernetes import render_manifests
 from tests.support.cli import REPO_ROOT, ProjectSandbox
-from tests.support.cluster import Cluster, ServiceTraffic, http_json, port_forward
-from tests.support.deployed import TEXTS
+from tests.support.cluster import Cluster, ServiceTraffic, port_forward
+from tests.support.deployed import TEXTS, post_predict
 from tests.support.podman import Podman, prepare_podman
 from tests.support.reviews import write_dataset
 
@@ -118,7 +118,7 @@ def _status(sandbox: ProjectSandbox) -> dict[str, Any]:
 
 def _served(cluster: Cluster, namespace: str) -> dict[str, Any]:
     with port_forward(cluster, namespace, f"service/{SERVICE}", 80) as url:
-        return http_json(f"{url}/predict", {"texts": TEXTS})
+        return post_predict(url, TEXTS)
 
 
 def test_deploy_serves_the_promoted_version_through_port_forward(
@@ -344,7 +344,7 @@ def test_prometheus_discovers_the_pods_and_evaluates_every_rule(
         sent: dict[str, int] = {"positive": 0, "negative": 0}
         with port_forward(cluster, namespace, f"service/{SERVICE}", 80) as url:
             for _ in range(10):
-                body = http_json(f"{url}/predict", {"texts": TEXTS})
+                body = post_predict(url, TEXTS)
                 for prediction in body["predictions"]:
                     sent[prediction["label"]] += 1
 

@@ -293,8 +293,8 @@ def test_deploy_serves_the_cluster_stack_model_from_the_same_cluster(
 
     import yaml
 
-    from tests.support.cluster import http_json, port_forward
-    from tests.support.deployed import TEXTS
+    from tests.support.cluster import port_forward
+    from tests.support.deployed import TEXTS, post_predict
 
     namespace = f"sentiment-stack-{secrets.token_hex(3)}"
     config = yaml.safe_load((REPO_ROOT / "configs" / "deployment.yaml").read_text())
@@ -320,7 +320,7 @@ def test_deploy_serves_the_cluster_stack_model_from_the_same_cluster(
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
         assert f"pushing to the stack's container registry {world.cluster.registry}" in proc.stdout
         with port_forward(world.cluster, namespace, "service/sentiment-classifier", 80) as url:
-            body = http_json(f"{url}/predict", {"texts": TEXTS})
+            body = post_predict(url, TEXTS)
         assert body["model_version"] == first_run["model_version"]
     finally:
         world.cluster.delete_namespace(namespace)

@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 import pytest
 
 from tests.support.binaries import require_binary
+from tests.support.deployed import post_predict
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def local_cluster() -> Iterator[Cluster]:
         return
     if os.geteuid() != 0:
         _unavailable("the local Kubernetes node (containerd, kubelet) needs root")
-    for binary in ("containerd", "ctr", "runc", "docker-registry", "openssl"):
+    for binary in lifecycle.REQUIRED_BINARIES:
         require_binary(binary, why="the local Kubernetes (make cluster)")
     if shutil.which("go") is None and not Path("/usr/local/go/bin/go").exists():
         _unavailable("Go is needed to build the local Kubernetes (make cluster)")
@@ -134,18 +134,6 @@ def local_cluster() -> Iterator[Cluster]:
         yield _cluster_of(record)
     finally:
         lifecycle.down(state=state)
-
-
-def http_json(url: str, body: dict[str, Any] | None = None, timeout: float = 10) -> dict[str, Any]:
-    """POST ``body`` (or GET) and return the JSON answer."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-        method="POST" if body is not None else "GET",
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return dict(json.loads(response.read()))
 
 
 @contextlib.contextmanager
@@ -265,7 +253,7 @@ class ServiceTraffic:
             turn += 1
             self.report.endpoints_seen.add(url)
             try:
-                body = http_json(f"{url}/predict", {"texts": self.texts}, timeout=15)
+                body = post_predict(url, self.texts, timeout=15)
                 self.report.versions[body["model_version"]] += 1
                 self.report.ok += 1
             except Exception as exc:  # every failure counts, whatever its kind

@@ -20,14 +20,14 @@ BENTOML = str(Path(sys.executable).with_name("bentoml"))
 TEXTS = ["A wonderful film, brilliant acting!", "A terrible film, awful acting."]
 
 
-def post_predict(url: str, texts: list[str]) -> dict[str, Any]:
+def post_predict(url: str, texts: list[str], timeout: float = 30) -> dict[str, Any]:
     request = urllib.request.Request(
         f"{url}/predict",
         data=json.dumps({"texts": texts}).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return dict(json.loads(response.read()))
 
 
