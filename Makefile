@@ -51,10 +51,11 @@ run: setup ## set up, then train, evaluate, register and promote on the local st
 test: setup ## set up, then run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: setup ## ruff and mypy
+lint: setup ## ruff, mypy and the import layers (import-linter, pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 audit: $(VENV)/.synced ## pip-audit over uv.lock; accepted findings: security/pip-audit-ignore.txt
 	$(PY) security/audit.py

@@ -2,15 +2,17 @@
 
 ``POST /predict`` with ``{"texts": ["...", ...]}`` answers
 ``{"predictions": [{"label": "positive"|"negative", "score": P(positive)}], "model_version": "7"}``.
-Requests are checked (and optionally authenticated) by :class:`sentiment.serving.gateway.Gateway`
+Requests are checked (and optionally authenticated) by
+:class:`sentiment.adapters.serving.gateway.Gateway`
 before BentoML parses them, so every client mistake gets a 4xx naming the problem; texts from
-concurrent requests are scored together by :class:`sentiment.serving.batching.MicroBatcher`.
+concurrent requests are scored together by
+:class:`sentiment.adapters.serving.batching.MicroBatcher`.
 ``/livez``, ``/readyz`` and ``/metrics`` are BentoML's own: ``/livez`` answers while the model
 loads (on a thread: a large model takes a while), ``/readyz`` only once it is loaded and
 verified, and ``/livez`` turns 503 if loading failed.
 
 The model comes from the BentoML model store under ``model.alias`` of configs/serving.yaml:
-the Bento pins the exact tag there (sentiment.bento.build_bento). Before any worker starts,
+the Bento pins the exact tag there (sentiment.adapters.bento.build_bento). Before any worker starts,
 the ``bentoml serve`` process checks the model file's SHA-256 against the digest recorded at
 registration and exits non-zero if they differ; each worker checks it again when loading.
 """
@@ -24,11 +26,11 @@ import bentoml
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
-from sentiment.serving.batching import MicroBatcher
-from sentiment.serving.gateway import PREDICT_PATH, Gateway
-from sentiment.serving.loading import BackgroundLoader, ServedModel, verify_stored_model
-from sentiment.serving.metrics import service_metrics
-from sentiment.serving.settings import load_settings
+from sentiment.adapters.serving.batching import MicroBatcher
+from sentiment.adapters.serving.gateway import PREDICT_PATH, Gateway
+from sentiment.adapters.serving.loading import BackgroundLoader, ServedModel, verify_stored_model
+from sentiment.adapters.serving.metrics import service_metrics
+from sentiment.adapters.serving.settings import load_settings
 
 SETTINGS = load_settings()
 # BentoML's server logging passes WARNING and up from other loggers; the model-load lines

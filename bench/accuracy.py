@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.accuracy [--data PATH] [--limit N] [--repeats 3]
 
 Trains (a) the classic tutorial baseline - ``CountVectorizer(max_features=5000)`` +
-``LogisticRegression`` - and (b) ``sentiment.model.build_model()`` with its defaults on the
+``LogisticRegression`` - and (b) ``sentiment.core.model.build_model()`` with its defaults on the
 train split, scores both on the test split and prints one table:
 
 - accuracy, F1, ROC AUC, Brier score and expected calibration error (10 equal-width bins)
@@ -68,13 +68,13 @@ def baseline_model() -> Any:
 
 
 def default_model() -> Any:
-    from sentiment.model import build_model
+    from sentiment.core.model import build_model
 
     return build_model()
 
 
 def load_data(path: str, limit: int | None) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
-    from sentiment.data import DataSpec, load_splits
+    from sentiment.core.data import DataSpec, load_splits
 
     train, test = load_splits(path, DataSpec())
     if limit:
@@ -102,8 +102,8 @@ def measure(
     repeats: int,
     workdir: Path,
 ) -> Result:
-    from sentiment.metrics import compute_metrics
-    from sentiment.serialization import save_model
+    from sentiment.adapters.serialization import save_model
+    from sentiment.core.metrics import compute_metrics
 
     x_train, y_train, x_test, y_test = data
     result = Result(name)
@@ -162,7 +162,7 @@ def child_throughput(model_path: str, texts_path: str, repeats: int, own_types: 
     """Child side: pin to one core, load the model, time ``predict_proba`` passes."""
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    from sentiment.serialization import load_model
+    from sentiment.adapters.serialization import load_model
 
     trusted = None
     if own_types:  # the baseline is not ours: trust what this benchmark itself wrote

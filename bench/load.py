@@ -84,7 +84,8 @@ def _texts_body(texts: list[str]) -> bytes:
 
 
 def bad_requests(texts: list[str], max_batch: int, max_chars: int) -> list[Request]:
-    """Client mistakes with the status the service must answer (sentiment/serving/validation)."""
+    """Client mistakes with the status the service must answer
+    (sentiment/adapters/serving/validation)."""
     return [
         Request("bad", _http(b'{"texts": ["unterminated'), 400),
         Request("bad", _http(_texts_body(texts[:1]), "text/plain"), 415),
@@ -255,7 +256,7 @@ def report(tally: Tally, seconds: float, rss_start: int, rss_end: int) -> bool:
 
 def run(url: str, pid: int, args: argparse.Namespace) -> bool:
     from bench.serve import test_reviews
-    from sentiment.serving.settings import load_settings
+    from sentiment.adapters.serving.settings import load_settings
 
     limits = load_settings().limits
     texts = test_reviews(args.data, args.reviews)

@@ -5,14 +5,14 @@
 What it does, in one run:
 
 1. Gets a model trained on the real reviews: ``--model-dir`` (an MLflow skops model, as the
-   registry holds it), else trains ``sentiment.model.build_model()`` on the archive's train
+   registry holds it), else trains ``sentiment.core.model.build_model()`` on the archive's train
    split and saves it that way (the path is printed: pass it as ``--model-dir`` next time).
 2. Measures the in-process ceiling: ``predict_proba`` on batches of ``max_batch_size`` reviews
    in ``--workers`` processes at once (the most the model can do on this machine), and the
    single-review rate of one process (what an unbatched server can approach per worker).
 3. Serves the model (a) as the Bento (``bentoml serve``, built into a temporary
-   ``BENTOML_HOME`` by sentiment.bento) and (b) as a Flask app under gunicorn's default sync
-   workers, like the classic tutorials: one ``/predict`` route, the same request checks and
+   ``BENTOML_HOME`` by sentiment.adapters.bento) and (b) as a Flask app under gunicorn's default
+   sync workers, like the classic tutorials: one ``/predict`` route, the same request checks and
    JSON, the same model file and the same number of workers. Both listen on 127.0.0.1.
 4. Drives each with the same closed-loop load - concurrency 1, 8, 32; one full-length test
    review per request; a short warm-up, then ``--duration`` seconds per cell - and prints
@@ -60,8 +60,8 @@ def train_model(data: Path, out_dir: Path, limit: int | None) -> Path:
     """Fit build_model() on the archive's train split; save it as the registry would."""
     import mlflow.sklearn
 
-    from sentiment.data import load_splits
-    from sentiment.model import TRUSTED_TYPES, build_model
+    from sentiment.core.data import load_splits
+    from sentiment.core.model import TRUSTED_TYPES, build_model
 
     train, _ = load_splits(data)
     if limit:
@@ -81,7 +81,7 @@ def train_model(data: Path, out_dir: Path, limit: int | None) -> Path:
 
 
 def test_reviews(data: Path, n: int) -> list[str]:
-    from sentiment.data import load_splits
+    from sentiment.core.data import load_splits
 
     _, test = load_splits(data)
     return test["text"].sample(n=min(n, len(test)), random_state=1).tolist()
@@ -122,9 +122,9 @@ def flask_app() -> Any:
     """The classic tutorial app (gunicorn 'bench.serve:flask_app()'), same checks and JSON."""
     from flask import Flask, jsonify, request
 
-    from sentiment.serialization import load_model
-    from sentiment.serving.settings import load_settings
-    from sentiment.serving.validation import RequestRejectedError, parse_predict_request
+    from sentiment.adapters.serialization import load_model
+    from sentiment.adapters.serving.settings import load_settings
+    from sentiment.adapters.serving.validation import RequestRejectedError, parse_predict_request
 
     model = load_model(Path(os.environ[MODEL_FILE_ENV]))
     settings = load_settings()
@@ -156,14 +156,14 @@ def build_bento(model_dir: Path, home: Path) -> str:
     """Import the model and build the Bento in ``home`` (subprocesses: clean BentoML state)."""
     import subprocess
 
-    from sentiment.hashing import file_sha256
-    from sentiment.serialization import model_file_in
+    from sentiment.adapters.serialization import model_file_in
+    from sentiment.core.hashing import file_sha256
 
     env = {**os.environ, **ENV, "BENTOML_HOME": str(home)}
 
     def cli(*args: str) -> dict[str, str]:
         out = subprocess.run(
-            [sys.executable, "-m", "sentiment.bento", *args],
+            [sys.executable, "-m", "sentiment.adapters.bento", *args],
             cwd=REPO_ROOT,
             env=env,
             capture_output=True,
@@ -323,7 +323,7 @@ def http_requests(texts: list[str], per_request: int = 1) -> list[bytes]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from sentiment.serving.settings import load_settings
+    from sentiment.adapters.serving.settings import load_settings
     from tests.support.processes import free_port
 
     settings = load_settings()
@@ -350,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     model_dir = args.model_dir or train_model(args.data, work, args.train_limit)
     print(f"model: {model_dir}")
-    from sentiment.serialization import model_file_in
+    from sentiment.adapters.serialization import model_file_in
 
     model_file = model_file_in(model_dir)
     texts = test_reviews(args.data, args.reviews)
@@ -362,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     per_request = args.texts_per_request
     requests = http_requests(texts, per_request)
 
-    from sentiment.serialization import load_model
+    from sentiment.adapters.serialization import load_model
 
     start = time.perf_counter()
     model = load_model(model_file)

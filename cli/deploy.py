@@ -14,7 +14,14 @@ from typing import Any
 import yaml
 
 from cli.project import CONFIGS_DIR, REPO_ROOT, releases_dir
-from sentiment.releases import ContainerRun, KubeObject, KubernetesRun, Release, ReleaseStore, now
+from sentiment.adapters.releases import (
+    ContainerRun,
+    KubeObject,
+    KubernetesRun,
+    Release,
+    ReleaseStore,
+    now,
+)
 
 TARGETS = ("local", "container", "kubernetes")
 BENTO_NAME = "sentiment-classifier"
@@ -85,7 +92,7 @@ def main(args: argparse.Namespace) -> int:
         if image_registry:
             print(f"pushing to the stack's container registry {image_registry}")
         else:
-            from sentiment.kubernetes import advertised_local_registry
+            from sentiment.adapters.kubernetes import advertised_local_registry
 
             image_registry = advertised_local_registry(
                 kubeconfig=params["kubernetes"]["kubeconfig"]
@@ -156,8 +163,8 @@ def release_record(
     rollout: dict[str, Any] | None = None,
 ) -> Release:
     """What this deploy started, from the settings it ran with and the pipeline's outputs:
-    ``undeploy`` and ``status`` read it back (sentiment/releases.py says why)."""
-    from sentiment.containers import CONTAINER_NAME, ContainerSettings
+    ``undeploy`` and ``status`` read it back (sentiment/adapters/releases.py says why)."""
+    from sentiment.adapters.containers import CONTAINER_NAME, ContainerSettings
 
     base: dict[str, Any] = {
         "target": target,
@@ -174,7 +181,7 @@ def release_record(
         return Release(**base, image=image, container=run)
     if rollout is None:
         raise ValueError("a kubernetes release needs the rollout's summary")
-    from sentiment.kubernetes import current_context
+    from sentiment.adapters.kubernetes import current_context
 
     kubeconfig = kubernetes.get("kubeconfig")
     rolled_out = KubernetesRun(

@@ -174,9 +174,10 @@ def run_inference(
     args: argparse.Namespace, *, output: str | None, check_drift: bool | None
 ) -> tuple[int, dict[str, Any] | None]:
     """Run the inference pipeline as the CLI flags say; (exit code, summary)."""
-    from sentiment.batch import BatchInputError, BatchSpec, ModelNotFoundError, input_columns
-    from sentiment.data import DataLoadError
-    from sentiment.serialization import ModelIntegrityError
+    from sentiment.adapters.registry import ModelNotFoundError
+    from sentiment.adapters.serialization import ModelIntegrityError
+    from sentiment.core.batch import BatchInputError, BatchSpec, input_columns
+    from sentiment.core.data import DataLoadError
 
     user_errors = (BatchInputError, ModelNotFoundError, DataLoadError, ModelIntegrityError)
     config = args.config if args.config.is_absolute() else (REPO_ROOT / args.config)

@@ -27,7 +27,7 @@ def state_dir() -> Path:
 
 
 def releases_dir() -> Path:
-    """Where ``deploy`` records each target's release (sentiment/releases.py)."""
+    """Where ``deploy`` records each target's release (sentiment/adapters/releases.py)."""
     return state_dir() / "releases"
 
 

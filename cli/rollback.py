@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from cli.registry_access import stack_tracking_uri
-    from sentiment.registry import RollbackError, rollback
+    from sentiment.adapters.registry import RollbackError, rollback
 
     uri = stack_tracking_uri(args.stack)
     actor = os.environ.get("GITHUB_ACTOR") or getpass.getuser()

@@ -1,6 +1,6 @@
 """``run.py status``: what ``deploy`` released per target, and whether it answers now.
 
-From the release records (sentiment/releases.py): the backend, the address, the model
+From the release records (sentiment/adapters/releases.py): the backend, the address, the model
 version, and a live check - the container's ``/readyz`` over HTTP, the Deployment's
 ``Available`` condition through kubectl with the recorded kubeconfig, context and namespace.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from cli.deploy import TARGETS
 from cli.project import releases_dir
-from sentiment.releases import Release, ReleaseStore
+from sentiment.adapters.releases import Release, ReleaseStore
 
 Probe = Callable[[str], bool]
 Availability = Callable[..., tuple[bool, str]]
@@ -29,8 +29,8 @@ def describe(
     release: Release, *, probe: Probe | None = None, available: Availability | None = None
 ) -> dict[str, Any]:
     """One target's row: the record's essentials plus ``ready`` (None: nothing to ask)."""
-    from sentiment.containers import http_ready
-    from sentiment.kubernetes import deployment_available
+    from sentiment.adapters.containers import http_ready
+    from sentiment.adapters.kubernetes import deployment_available
 
     row: dict[str, Any] = {
         "target": release.target,

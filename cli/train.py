@@ -114,9 +114,9 @@ def main(args: argparse.Namespace) -> int:
     )
     from zenml.client import Client
 
-    from sentiment.data import DataLoadError
-    from sentiment.serialization import ModelIntegrityError
-    from sentiment.validation import DataValidationError
+    from sentiment.adapters.serialization import ModelIntegrityError
+    from sentiment.core.data import DataLoadError
+    from sentiment.core.validation import DataValidationError
 
     # Errors in the data or the model that the user must fix: a message, not a traceback.
     USER_ERRORS = (DataLoadError, DataValidationError, ModelIntegrityError)  # noqa: N806

@@ -124,7 +124,7 @@ def _display(path: Path) -> Path:
 def write_tuned_config(
     config: TuningConfig, output: Path, results: dict[str, Any], zenml_run_id: str
 ) -> None:
-    from sentiment.tuning import render_training_config
+    from sentiment.core.tuning import render_training_config
 
     best = results["best"]
     metric = results["metric"]
@@ -143,7 +143,7 @@ def write_tuned_config(
 
 
 def main(args: argparse.Namespace) -> int:
-    from sentiment.tuning import SearchSpaceError, SearchSpec, expand
+    from sentiment.core.tuning import SearchSpaceError, SearchSpec, expand
 
     config_path = _path(args.config)
     if not config_path.is_file():
@@ -166,8 +166,8 @@ def main(args: argparse.Namespace) -> int:
 
     from cli.stacks import ensure_stack
     from pipelines.tuning import TRACKED_STEPS, tuning_pipeline
-    from sentiment.data import DataLoadError
-    from sentiment.validation import DataValidationError
+    from sentiment.core.data import DataLoadError
+    from sentiment.core.validation import DataValidationError
 
     for line in ensure_stack(args.stack):
         if not line.startswith("unchanged"):

@@ -1,4 +1,5 @@
-"""``run.py undeploy``: stop what ``deploy`` started, from its record (sentiment/releases.py).
+"""``run.py undeploy``: stop what ``deploy`` started, from its record
+(sentiment/adapters/releases.py).
 
 Each setting comes from, in increasing precedence: ``configs/deployment.yaml``; the release
 record of the target (how ``deploy`` ran it: backend, CLI environment, container name,
@@ -22,8 +23,8 @@ from cli.deploy import (
     kubeconfig_of,
 )
 from cli.project import CONFIGS_DIR, releases_dir
-from sentiment.containers import CONTAINER_NAME, ContainerSettings
-from sentiment.releases import KubeObject, Release, ReleaseStore
+from sentiment.adapters.containers import CONTAINER_NAME, ContainerSettings
+from sentiment.adapters.releases import KubeObject, Release, ReleaseStore
 
 DEFAULT_CONFIG = CONFIGS_DIR / "deployment.yaml"
 
@@ -67,7 +68,7 @@ class UndeployPlan:
 
         if self.overlay is None:
             return yaml.safe_dump_all([o.stub() for o in self.objects], sort_keys=False)
-        from sentiment.kubernetes import render_manifests
+        from sentiment.adapters.kubernetes import render_manifests
 
         # Deletion goes by object names; the image tag in the rendered manifests is irrelevant.
         return render_manifests(
@@ -159,7 +160,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _stop_container(plan: UndeployPlan) -> None:
-    from sentiment.containers import ContainerError, stop_container
+    from sentiment.adapters.containers import ContainerError, stop_container
 
     try:
         code = stop_container(plan.container_name, plan.settings)
@@ -172,7 +173,7 @@ def _stop_container(plan: UndeployPlan) -> None:
 
 
 def _delete_release(plan: UndeployPlan) -> None:
-    from sentiment.kubernetes import undeploy
+    from sentiment.adapters.kubernetes import undeploy
 
     if plan.namespace is None:
         raise ValueError("no namespace: pass --config with a kubernetes.namespace")

@@ -16,7 +16,7 @@ from zenml.enums import ArtifactType
 from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
-from sentiment.data import data_fingerprint
+from sentiment.core.data import data_fingerprint
 
 _FILENAME = "reviews.parquet"
 

@@ -1,7 +1,7 @@
 """The trained pipeline as a skops file in the artifact store.
 
 ZenML's scikit-learn materializer pickles, and unpickling runs arbitrary code from the
-artifact store. skops rebuilds only the types in ``sentiment.model.TRUSTED_TYPES``, the same
+artifact store. skops rebuilds only the types in ``sentiment.core.model.TRUSTED_TYPES``, the same
 rule the registry and the service apply.
 
 scikit-learn is imported on first save or load, not with this module: defining the pipeline
@@ -21,7 +21,7 @@ from zenml.enums import ArtifactType
 from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
-from sentiment.serialization import MODEL_FILENAME, load_model, save_model
+from sentiment.adapters.serialization import MODEL_FILENAME, load_model, save_model
 
 
 class SkopsModelMaterializer(BaseMaterializer):

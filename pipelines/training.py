@@ -12,7 +12,7 @@ from typing import Any
 from zenml import pipeline
 from zenml.enums import ExecutionMode
 
-from sentiment.identity import code_version
+from sentiment.core.identity import code_version
 from steps.data import ingest_reviews, locate_source, validate_reviews
 from steps.evaluation import evaluate_model
 from steps.registry import register_and_promote

@@ -10,8 +10,8 @@ directory holding a skops file) and calls, in order:
   alias the service loads (``model.alias`` in configs/serving.yaml);
 - :func:`export_bento` - write the ``.bento`` archive (what a registry or another host imports).
 
-``python -m sentiment.bento import-model|build|export|latest`` runs the same functions, which
-is how the service tests build a Bento in a throw-away ``BENTOML_HOME``.
+``python -m sentiment.adapters.bento import-model|build|export|latest`` runs the same functions,
+which is how the service tests build a Bento in a throw-away ``BENTOML_HOME``.
 """
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from sentiment.hashing import file_sha256
-from sentiment.serialization import ModelIntegrityError, model_file_in
-from sentiment.serving.loading import MODEL_SHA256_LABEL, MODEL_VERSION_LABEL
-from sentiment.serving.settings import load_settings
+from sentiment.adapters.serialization import ModelIntegrityError, model_file_in
+from sentiment.adapters.serving.loading import MODEL_SHA256_LABEL, MODEL_VERSION_LABEL
+from sentiment.adapters.serving.settings import load_settings
+from sentiment.core.hashing import file_sha256
 
 if TYPE_CHECKING:
     import bentoml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_NAME = "sentiment-classifier"
 SERVING_CONFIG = Path("configs") / "serving.yaml"
 _TAG_VERSION_CHARS = re.compile(r"[^a-z0-9_.-]+")
@@ -164,7 +164,7 @@ def latest_bento_tag(name: str = DEFAULT_NAME) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line over the functions above; prints one JSON object."""
-    parser = argparse.ArgumentParser(prog="python -m sentiment.bento", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sentiment.adapters.bento", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import-model", help="MLflow model dir -> BentoML model store")
     imp.add_argument("model_dir", type=Path)

@@ -9,15 +9,17 @@ before it fails, the current ``production`` version keeps serving.
 from __future__ import annotations
 
 import logging
-import math
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sentiment.hashing import file_sha256
-from sentiment.identity import RUNTIME_PACKAGES, TRAINING_KEY_TAG
+from sentiment.core.hashing import file_sha256
+from sentiment.core.identity import RUNTIME_PACKAGES, TRAINING_KEY_TAG
+
+if TYPE_CHECKING:
+    from sentiment.core.batch import ModelRef
 
 log = logging.getLogger(__name__)
 
@@ -36,83 +38,6 @@ def model_pip_requirements() -> list[str]:
     from importlib.metadata import version
 
     return [f"{name}=={version(name)}" for name in MODEL_RUNTIME_PACKAGES]
-
-
-@dataclass(frozen=True)
-class PromotionPolicy:
-    """When a new version may take the serving alias (from ``configs/training.yaml``)."""
-
-    alias: str = "production"
-    metric: str = "accuracy"
-    min_value: float = 0.85
-    max_regression: float = 0.002
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | None) -> PromotionPolicy:
-        values = dict(values or {})
-        unknown = set(values) - {"alias", "metric", "min_value", "max_regression"}
-        if unknown:
-            raise ValueError(f"unknown promotion settings {sorted(unknown)}")
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class PromotionDecision:
-    """Whether to promote, and a sentence a person can read in the run summary."""
-
-    promote: bool
-    reason: str
-
-
-@dataclass
-class Champion:
-    """The version currently holding the alias and the metrics it is compared on."""
-
-    version: str
-    metrics: dict[str, float]
-    data_fingerprint: str | None = None
-    reevaluated: bool = False
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-def decide_promotion(
-    new_metrics: Mapping[str, float],
-    champion: Champion | None,
-    policy: PromotionPolicy,
-) -> PromotionDecision:
-    """Apply the gate: a floor on the metric, then no worse than the champion by more than
-    ``max_regression`` (a tolerance, so a retrain on the same data that lands a hair lower
-    through solver noise still refreshes the model)."""
-    name = policy.metric
-    value = new_metrics.get(name)
-    if value is None or math.isnan(value):
-        return PromotionDecision(False, f"new model has no {name!r} metric")
-    if value < policy.min_value:
-        return PromotionDecision(
-            False, f"{name} {value:.4f} is below the required minimum {policy.min_value:.4f}"
-        )
-    if champion is None:
-        return PromotionDecision(
-            True,
-            f"{name} {value:.4f} clears the minimum {policy.min_value:.4f}; no current "
-            f"'{policy.alias}' version",
-        )
-    current = champion.metrics.get(name)
-    if current is None or math.isnan(current):
-        return PromotionDecision(
-            True, f"current '{policy.alias}' v{champion.version} has no {name!r} to compare"
-        )
-    if value < current - policy.max_regression:
-        return PromotionDecision(
-            False,
-            f"{name} {value:.4f} is worse than '{policy.alias}' v{champion.version} "
-            f"({current:.4f}) by more than the tolerance {policy.max_regression:.4f}",
-        )
-    return PromotionDecision(
-        True,
-        f"{name} {value:.4f} vs '{policy.alias}' v{champion.version} {current:.4f} "
-        f"(tolerance {policy.max_regression:.4f})",
-    )
 
 
 def _client(tracking_uri: str | None = None) -> Any:
@@ -169,7 +94,7 @@ def download_model(name: str, version: str, dest: Path, *, tracking_uri: str | N
 
 def load_version(name: str, version: str, *, tracking_uri: str | None = None) -> Any:
     """Load a registered version through the safe loader, checking its recorded digest."""
-    from sentiment.serialization import load_model, model_file_in
+    from sentiment.adapters.serialization import load_model, model_file_in
 
     mv = _client(tracking_uri).get_model_version(name, version)
     with tempfile.TemporaryDirectory() as tmp:
@@ -195,7 +120,7 @@ def log_and_register(
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
-    from sentiment.model import TRUSTED_TYPES
+    from sentiment.core.model import TRUSTED_TYPES
 
     signature = infer_signature(input_example, model.predict_proba(input_example)[:, 1])
     info = mlflow.sklearn.log_model(
@@ -212,7 +137,7 @@ def log_and_register(
     )
     version = str(info.registered_model_version)
     with tempfile.TemporaryDirectory() as tmp:
-        from sentiment.serialization import model_file_in
+        from sentiment.adapters.serialization import model_file_in
 
         model_dir = download_model(name, version, Path(tmp))
         sha256 = file_sha256(model_file_in(model_dir))
@@ -324,3 +249,38 @@ def record_rejection(name: str, version: str, reason: str) -> None:
     client = _client()
     client.set_model_version_tag(name, version, "promotion", "rejected")
     client.set_model_version_tag(name, version, "promotion_reason", reason[:4000])
+
+
+class ModelNotFoundError(LookupError):
+    """The registry has no model version matching the request."""
+
+
+def resolve_model(
+    name: str,
+    *,
+    alias: str | None = "production",
+    version: str | None = None,
+    tracking_uri: str | None = None,
+) -> ModelRef:
+    """The version to score with: ``version`` when given, else the one holding ``alias``."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from sentiment.core.batch import ModelRef
+
+    if version:
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        try:
+            mv = client.get_model_version(name, str(version))
+        except MlflowException as exc:
+            raise ModelNotFoundError(f"model {name!r} has no version {version!r}") from exc
+        return ModelRef(name, str(mv.version), None, dict(mv.tags))
+    if not alias:
+        raise ModelNotFoundError("name a model version or an alias to score with")
+    holder = get_alias_version(name, alias, tracking_uri=tracking_uri)
+    if holder is None:
+        raise ModelNotFoundError(
+            f"model {name!r} has no {alias!r} version; train and promote one first "
+            "(python run.py train) or pass --model-version"
+        )
+    return ModelRef(name, str(holder.version), alias, dict(holder.tags))

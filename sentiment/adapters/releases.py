@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sentiment.containers import local_address
+from sentiment.adapters.containers import local_address
 
 TARGETS = ("local", "container", "kubernetes")
 #: Bumped when a field changes meaning; a record of another version is refused, not guessed.

@@ -1,22 +1,28 @@
 """Saving and loading the trained pipeline without executing code on load.
 
 Models are stored with skops, which rebuilds objects from an explicit allow-list
-(:data:`sentiment.model.TRUSTED_TYPES`) instead of unpickling arbitrary code. Every load
+(:data:`sentiment.core.model.TRUSTED_TYPES`) instead of unpickling arbitrary code. Every load
 can also check the file's SHA-256 against the digest recorded at registration, so the
 service refuses a model file that changed after it was registered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from sentiment.hashing import file_sha256
+from sentiment.core.hashing import file_sha256
 
 MODEL_FILENAME = "model.skops"
+#: Where the model's classes lived before the package was split into layers. A skops file
+#: names each object's module; files registered before the move name these, and must still
+#: load (a rollback can bring back any registered version), as the same classes.
+MOVED_MODULES = {"sentiment.model": "sentiment.core.model", "sentiment.text": "sentiment.core.text"}
 
 
 class ModelIntegrityError(RuntimeError):
@@ -42,7 +48,7 @@ def load_model(
     """Load a skops model file, verifying its digest and refusing untrusted types."""
     import skops.io as sio
 
-    from sentiment.model import TRUSTED_TYPES
+    from sentiment.core.model import TRUSTED_TYPES
 
     path = Path(path)
     if not path.is_file():
@@ -55,12 +61,27 @@ def load_model(
                 "recorded at registration: refusing to load a model that changed since"
             )
     allowed = list(TRUSTED_TYPES if trusted is None else trusted)
-    untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(allowed))
+    found = sio.get_untrusted_types(file=path)
+    allowed += _moved_types(found, allowed)
+    untrusted = sorted(set(found) - set(allowed))
     if untrusted:
         raise ModelIntegrityError(
             f"model file {path} contains types outside the trusted list: {untrusted}"
         )
     return sio.load(path, trusted=allowed)
+
+
+def _moved_types(types: Iterable[str], allowed: Sequence[str]) -> list[str]:
+    """The old names, among ``types``, of classes that are in ``allowed`` under their new
+    module; each old module is made importable as the new one, which is what skops imports."""
+    moved = []
+    for name in types:
+        module, _, cls = name.rpartition(".")
+        new_module = MOVED_MODULES.get(module)
+        if new_module and f"{new_module}.{cls}" in allowed:
+            sys.modules.setdefault(module, importlib.import_module(new_module))
+            moved.append(name)
+    return moved
 
 
 def model_file_in(model_dir: Path) -> Path:

@@ -4,7 +4,7 @@ The model file cannot say it. skops writes each zip entry with the current time 
 arrays after ``id()`` and ``uuid4()``, so dumping the same fitted pipeline twice gives two
 SHA-256s (measured: eight registrations of one cached model, eight digests). Training itself
 is deterministic - the same rows, parameters and seed give bit-identical predictions
-(``tests/sentiment/test_identity.py``) - so a model is identified by what produced it:
+(``tests/sentiment/core/test_identity.py``) - so a model is identified by what produced it:
 
 - the data fingerprint (the exact rows of both splits);
 - the effective model parameters (defaults merged in) and the random seed;
@@ -25,13 +25,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from sentiment.hashing import file_sha256
+from sentiment.core.hashing import file_sha256
 
 TRAINING_KEY_TAG = "training_key"
 _KEY_VERSION = "sentiment-training-key-v1"
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Source trees whose code decides what a training produces.
-CODE_ROOTS = (_REPO_ROOT / "sentiment", _REPO_ROOT / "steps" / "training")
+CODE_ROOTS = (_REPO_ROOT / "sentiment" / "core", _REPO_ROOT / "steps" / "training")
 #: Libraries whose versions decide what a training produces (and what loads the model).
 RUNTIME_PACKAGES = ("scikit-learn", "skops", "numpy", "scipy", "nltk", "pyyaml")
 

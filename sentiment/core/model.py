@@ -34,7 +34,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
-from sentiment.text import TextNormalizer
+from sentiment.core.text import TextNormalizer
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "normalizer": {
@@ -60,9 +60,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
 # what ``skops.io.get_untrusted_types`` reports for a fitted model (a test checks it), because
 # the fitted state of the custom stages is numpy arrays and plain Python values only.
 TRUSTED_TYPES: list[str] = [
-    "sentiment.model.NBLogisticEnsemble",
-    "sentiment.model.NgramCounter",
-    "sentiment.text.TextNormalizer",
+    "sentiment.core.model.NBLogisticEnsemble",
+    "sentiment.core.model.NgramCounter",
+    "sentiment.core.text.TextNormalizer",
 ]
 
 _U64 = np.uint64

@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 from sklearn.model_selection import train_test_split
 
-from sentiment.model import DEFAULT_PARAMS, merged_params
+from sentiment.core.model import DEFAULT_PARAMS, merged_params
 
 STRATEGIES = ("random", "grid")
 # What a trial can be selected on (validation metrics; higher is better for all three).

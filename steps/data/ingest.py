@@ -4,7 +4,7 @@ Two steps, because ZenML caches per step:
 
 - ``locate_source`` always runs (``enable_cache=False``): it resolves the source (--data,
   ``$SENTIMENT_DATA``, config, official archive) and streams it through SHA-256
-  (:func:`sentiment.data.source_digest`) - well under a second for the 84 MB archive.
+  (:func:`sentiment.core.data.source_digest`) - well under a second for the 84 MB archive.
 - ``ingest_reviews`` is cached: the digest is one of its inputs, so an unchanged source
   reuses the parsed frames from the last run, and one changed byte re-parses it.
 """
@@ -18,7 +18,13 @@ import pandas as pd
 from zenml import log_metadata, step
 
 from materializers import ReviewFrameMaterializer
-from sentiment.data import DataSpec, data_fingerprint, load_splits, resolve_source, source_digest
+from sentiment.core.data import (
+    DataSpec,
+    data_fingerprint,
+    load_splits,
+    resolve_source,
+    source_digest,
+)
 
 log = logging.getLogger(__name__)
 

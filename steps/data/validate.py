@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import pandas as pd
 from zenml import log_metadata, step
 
-from sentiment.validation import ValidationRules, validate_splits
+from sentiment.core.validation import ValidationRules, validate_splits
 
 
 @step

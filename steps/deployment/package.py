@@ -9,8 +9,8 @@ from typing import Annotated
 
 from zenml import log_metadata, step
 
-from sentiment.registry import MODEL_SHA256_TAG, download_model, get_alias_version
-from sentiment.serialization import load_model, model_file_in
+from sentiment.adapters.registry import MODEL_SHA256_TAG, download_model, get_alias_version
+from sentiment.adapters.serialization import load_model, model_file_in
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def package_bento(
 ]:
     """Fetch ``models:/NAME@ALIAS``, check its digest, import it into the BentoML model
     store, build the Bento from ``bentofile`` and export it as a portable archive."""
-    from sentiment.bento import build_bento, export_bento, import_model
+    from sentiment.adapters.bento import build_bento, export_bento, import_model
 
     version = get_alias_version(registered_model_name, alias)
     if version is None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from zenml import log_metadata, step
 
-from sentiment.containers import (
+from sentiment.adapters.containers import (
     CONTAINER_NAME,
     ContainerSettings,
     containerize,
@@ -54,7 +54,12 @@ def rollout_kubernetes(
     """Push the image, render the overlay for this release, apply it and wait; a failed
     rollout is undone by ``apply_and_wait`` and fails the step with the reason. The summary
     lists the objects applied: ``deploy`` records them for ``undeploy``."""
-    from sentiment.kubernetes import RolloutError, apply_and_wait, objects_of, render_manifests
+    from sentiment.adapters.kubernetes import (
+        RolloutError,
+        apply_and_wait,
+        objects_of,
+        render_manifests,
+    )
 
     settings = ContainerSettings.from_mapping(container)
     pushed = push_image(image, image_registry, settings) if image_registry else image

@@ -2,7 +2,7 @@
 
 Everything is logged to MLflow; the calibration numbers (Brier score, expected calibration
 error) are metrics like accuracy, because the served scores are read as probabilities.
-scikit-learn (through :mod:`sentiment.metrics`) is imported when the step runs: a cached
+scikit-learn (through :mod:`sentiment.core.metrics`) is imported when the step runs: a cached
 rerun never does.
 """
 
@@ -30,9 +30,8 @@ def evaluate_model(
     Annotated[Image.Image, "reliability_diagram"],
 ]:
     """Score the test split once; the images show up in MLflow and in the ZenML dashboard."""
-    from sentiment.metrics import (
-        compute_metrics,
-        confusion,
+    from sentiment.core.metrics import compute_metrics, confusion
+    from sentiment.reports.evaluation import (
         save_confusion_matrix_png,
         save_reliability_diagram_png,
         save_roc_curve_png,

@@ -10,18 +10,19 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sentiment.batch import ModelRef
+from sentiment.core.batch import ModelRef
 
 
 @lru_cache(maxsize=2)
 def _load(name: str, version: str, tracking_uri: str) -> Any:
-    from sentiment.registry import load_version
+    from sentiment.adapters.registry import load_version
 
     return load_version(name, version, tracking_uri=tracking_uri)
 
 
 def load_registered(ref: ModelRef) -> Any:
-    """The model of ``ref`` through ``sentiment.registry.load_version`` (digest checked)."""
+    """The model of ``ref`` through ``sentiment.adapters.registry.load_version`` (digest
+    checked)."""
     import mlflow
 
     return _load(ref.name, ref.version, mlflow.get_tracking_uri())

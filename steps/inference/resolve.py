@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from zenml import log_metadata, step
 
-from sentiment.batch import resolve_model
+from sentiment.adapters.registry import resolve_model
 
 
 @step(enable_cache=False)  # the alias moves between runs: never replay an old answer

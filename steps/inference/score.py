@@ -9,7 +9,7 @@ import pandas as pd
 from zenml import log_metadata, step
 from zenml.integrations.pandas.materializers.pandas_materializer import PandasMaterializer
 
-from sentiment.batch import BatchSpec, ModelRef, ReservoirSample, score_file
+from sentiment.core.batch import BatchSpec, ModelRef, ReservoirSample, score_file
 from steps.inference.models import load_registered
 from steps.tracking import active_run_id, log_metrics, log_params
 

@@ -16,18 +16,17 @@ from zenml.integrations.pillow.materializers.pillow_image_materializer import (
 )
 from zenml.types import HTMLString
 
-from sentiment.batch import ModelRef
-from sentiment.data import DataSpec, data_fingerprint, ensure_official_archive, load_splits
-from sentiment.drift import (
+from sentiment.adapters.registry import DATA_FINGERPRINT_TAG, ZENML_RUN_TAG
+from sentiment.core.batch import ModelRef
+from sentiment.core.data import DataSpec, data_fingerprint, ensure_official_archive, load_splits
+from sentiment.core.drift import (
     DriftThresholds,
     ReferenceSettings,
     TextProfile,
     build_reference,
     compare,
-    render_html,
-    save_histograms_png,
 )
-from sentiment.registry import DATA_FINGERPRINT_TAG, ZENML_RUN_TAG
+from sentiment.reports.drift import render_html, save_histograms_png
 from steps.inference.models import load_registered
 from steps.tracking import log_artifact, log_metrics
 

@@ -1,7 +1,7 @@
 """Register the model in MLflow and move the serving alias only through the gate.
 
 A rerun that trained nothing new registers nothing: the version trained from the same
-``training_key`` (data, configuration, code; see :mod:`sentiment.identity`) is looked up
+``training_key`` (data, configuration, code; see :mod:`sentiment.core.identity`) is looked up
 first, and when it exists the registry and the alias are left as they are. The model and
 the test split are only loaded from the artifact store when they are needed, so that check
 costs one registry query, not a model load.
@@ -18,14 +18,10 @@ from zenml import get_step_context, log_metadata, step
 from zenml.artifacts.unmaterialized_artifact import UnmaterializedArtifact
 
 import sentiment
-from sentiment.identity import TRAINING_KEY_TAG
-from sentiment.registry import (
+from sentiment.adapters.registry import (
     DATA_FINGERPRINT_TAG,
     MODEL_SHA256_TAG,
     ZENML_RUN_TAG,
-    Champion,
-    PromotionPolicy,
-    decide_promotion,
     find_twins,
     get_alias_version,
     load_version,
@@ -34,6 +30,8 @@ from sentiment.registry import (
     recorded_metrics,
     set_alias,
 )
+from sentiment.core.identity import TRAINING_KEY_TAG
+from sentiment.core.promotion import Champion, PromotionPolicy, decide_promotion
 from steps.tracking import active_run_id, set_tags
 
 log = logging.getLogger(__name__)
@@ -59,7 +57,7 @@ def current_champion(
     if champion.data_fingerprint == fingerprint and champion.metrics:
         return champion
     try:
-        from sentiment.metrics import compute_metrics
+        from sentiment.core.metrics import compute_metrics
 
         model = load_version(name, champion.version)
         scores = model.predict_proba(test["text"].tolist())[:, 1]

@@ -15,7 +15,7 @@ import pandas as pd
 from zenml import log_metadata, step
 
 from materializers import SkopsModelMaterializer
-from sentiment.identity import training_key as make_training_key
+from sentiment.core.identity import training_key as make_training_key
 from steps.tracking import log_params
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,10 @@ def train_model(
 ]:
     """Fit on all of the train split; hyperparameters come from the run config.
 
-    ``code_version`` (:func:`sentiment.identity.code_version`) is unused by the fit itself:
+    ``code_version`` (:func:`sentiment.core.identity.code_version`) is unused by the fit itself:
     as a parameter it keys the cache and the returned ``training_key`` on the code.
     """
-    from sentiment.model import build_model, merged_params
+    from sentiment.core.model import build_model, merged_params
 
     params = merged_params(model_params)
     key = make_training_key(data_fingerprint, params, random_state, code_version)

@@ -8,8 +8,8 @@ import pandas as pd
 from zenml import log_metadata, step
 
 from materializers import ReviewFrameMaterializer
-from sentiment.data import data_fingerprint
-from sentiment.tuning import validation_split
+from sentiment.core.data import data_fingerprint
+from sentiment.core.tuning import validation_split
 
 
 @step(

@@ -18,10 +18,10 @@ from typing import Annotated, Any
 import pandas as pd
 from zenml import log_metadata, step
 
-from sentiment.data import data_fingerprint
-from sentiment.metrics import compute_metrics
-from sentiment.model import build_model
-from sentiment.tuning import SearchSpec, apply_overrides, expand, logged_params, select_best
+from sentiment.core.data import data_fingerprint
+from sentiment.core.metrics import compute_metrics
+from sentiment.core.model import build_model
+from sentiment.core.tuning import SearchSpec, apply_overrides, expand, logged_params, select_best
 from steps.tracking import active_run_id, child_run, log_artifact, log_metrics, log_params, set_tags
 
 log = logging.getLogger(__name__)

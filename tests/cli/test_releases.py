@@ -1,5 +1,5 @@
-"""Release records (sentiment/releases.py) and how ``undeploy``/``status`` use them, without
-servers: reading and writing records, the precedence defaults < record < --config < flags,
+"""Release records (sentiment/adapters/releases.py) and how ``undeploy``/``status`` use them,
+without servers: reading and writing records, the precedence defaults < record < --config < flags,
 and ``run.py undeploy``/``status`` with no record or a record of a stopped release.
 
 The records' round trip through real releases is in tests/pipelines/test_deployment_pipeline.py
@@ -23,7 +23,7 @@ from cli.deploy import config_parameters, release_record
 from cli.project import CONFIGS_DIR, releases_dir
 from cli.status import describe
 from cli.undeploy import plan_undeploy
-from sentiment.releases import (
+from sentiment.adapters.releases import (
     ContainerRun,
     KubeObject,
     KubernetesRun,

@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sentiment.kubernetes import render_manifests
+from sentiment.adapters.kubernetes import render_manifests
 from tests.support.cli import REPO_ROOT, ProjectSandbox
 from tests.support.cluster import Cluster, ServiceTraffic, port_forward
 from tests.support.deployed import TEXTS, post_predict
@@ -257,7 +257,7 @@ def test_a_failed_first_release_has_nothing_to_roll_back_to(
     cluster: Cluster, history: dict[str, Any]
 ) -> None:
     """In an empty namespace the broken image fails the same way and nothing is undone."""
-    from sentiment.kubernetes import RolloutError, apply_and_wait
+    from sentiment.adapters.kubernetes import RolloutError, apply_and_wait
 
     assert "broken_image" in history, "needs the failed release"
     name = f"sentiment-first-{secrets.token_hex(3)}"

@@ -21,8 +21,8 @@ import promql_parser
 import pytest
 import yaml
 
-from sentiment.kubernetes import MODEL_VERSION_LABELS, render_manifests
-from sentiment.serving.settings import load_settings
+from sentiment.adapters.kubernetes import MODEL_VERSION_LABELS, render_manifests
+from sentiment.adapters.serving.settings import load_settings
 from tests.deploy.k8s_support import K8S_ROOT, OVERLAYS, docs_of, find, is_custom_resource, one
 
 APP_LABEL = {"app.kubernetes.io/name": "sentiment-classifier"}

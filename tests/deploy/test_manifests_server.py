@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sentiment.kubernetes import RolloutError, apply_and_wait
+from sentiment.adapters.kubernetes import RolloutError, apply_and_wait
 from tests.deploy.k8s_support import K8S_ROOT, docs_of
 from tests.support.cluster import Cluster
 

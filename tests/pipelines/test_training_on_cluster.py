@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.aws.world import DATASET_KEY, GATE, without_credentials
+from tests.stacks.aws.world import DATASET_KEY, GATE, without_credentials
 from tests.support.cli import REPO_ROOT, ProjectSandbox
 from tests.support.cluster import Cluster
 from tests.support.mlflow_server import MlflowServer, mlflow_server

@@ -87,7 +87,7 @@ def test_production_model_loads_and_predicts_raw_text(
 ) -> None:
     import mlflow.sklearn
 
-    from sentiment.registry import load_version
+    from sentiment.adapters.registry import load_version
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", sandbox.tracking_uri)
     mlflow_model = mlflow.sklearn.load_model(f"models:/{MODEL}@production", dst_path=str(tmp_path))

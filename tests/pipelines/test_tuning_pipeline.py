@@ -144,8 +144,8 @@ def test_each_trial_is_a_nested_mlflow_run_under_one_parent(
 def test_trials_saw_the_validation_split_of_train_never_the_test_split(
     tuning: dict[str, Any], flipped_test_dataset: Path, base_config: Path
 ) -> None:
-    from sentiment.data import DataSpec, data_fingerprint, load_splits
-    from sentiment.tuning import validation_split
+    from sentiment.core.data import DataSpec, data_fingerprint, load_splits
+    from sentiment.core.tuning import validation_split
 
     settings = yaml.safe_load(base_config.read_text())["parameters"]["data"]
     settings.pop("source")

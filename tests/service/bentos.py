@@ -74,9 +74,9 @@ def bentoml_env(home: Path) -> dict[str, str]:
 
 
 def run_bento_cli(args: list[str], env: Mapping[str, str]) -> dict[str, str]:
-    """``python -m sentiment.bento ARGS`` in a subprocess; its JSON output."""
+    """``python -m sentiment.adapters.bento ARGS`` in a subprocess; its JSON output."""
     proc = subprocess.run(
-        [sys.executable, "-m", "sentiment.bento", *args],
+        [sys.executable, "-m", "sentiment.adapters.bento", *args],
         cwd=REPO_ROOT,
         env={**os.environ, **env},
         capture_output=True,
@@ -86,7 +86,7 @@ def run_bento_cli(args: list[str], env: Mapping[str, str]) -> dict[str, str]:
     )
     if proc.returncode != 0:
         raise AssertionError(
-            f"python -m sentiment.bento {' '.join(args)} failed ({proc.returncode}):\n"
+            f"python -m sentiment.adapters.bento {' '.join(args)} failed ({proc.returncode}):\n"
             f"{proc.stdout}\n{proc.stderr[-4000:]}"
         )
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -7,12 +7,12 @@ re-export as well would set every session fixture up twice).
 Contract (all session-scoped, all real, nothing mocked):
 
 - ``service_model`` -> :class:`ServiceModel`: a tiny model trained on synthetic reviews with
-  :func:`sentiment.model.build_model` and saved the way the training pipeline registers it
+  :func:`sentiment.core.model.build_model` and saved the way the training pipeline registers it
   (``mlflow.sklearn.save_model`` with skops and the trusted-types list), plus its SHA-256 and
   the loaded pipeline for in-process predictions.
 - ``built_bento`` -> :class:`BuiltBento`: that model imported into a throw-away
-  ``BENTOML_HOME`` with :func:`sentiment.bento.import_model` and the repo's bentofile built
-  with :func:`sentiment.bento.build_bento`. ``.tag`` is the Bento tag, ``.env`` the
+  ``BENTOML_HOME`` with :func:`sentiment.adapters.bento.import_model` and the repo's bentofile built
+  with :func:`sentiment.adapters.bento.build_bento`. ``.tag`` is the Bento tag, ``.env`` the
   environment (``BENTOML_HOME``) any ``bentoml`` command needs to see that store.
 - ``served_bento`` -> ``str``: base URL (``http://127.0.0.1:PORT``) of ``bentoml serve <tag>``
   with the shipped configs/serving.yaml (2 workers), ready (``/readyz`` 200) and stopped by
@@ -20,7 +20,7 @@ Contract (all session-scoped, all real, nothing mocked):
 - ``start_bento_server(name, env=..., config=...)`` -> context manager starting another server
   from the same Bento, e.g. with ``SENTIMENT_API_TOKEN`` set or a different serving config.
 
-The Bento is built in subprocesses (``python -m sentiment.bento``) so the temporary
+The Bento is built in subprocesses (``python -m sentiment.adapters.bento``) so the temporary
 ``BENTOML_HOME`` never leaks into this pytest process's BentoML state.
 """
 
@@ -32,8 +32,8 @@ from typing import Any
 
 import pytest
 
-from sentiment.hashing import file_sha256
-from sentiment.serialization import load_model, model_file_in
+from sentiment.adapters.serialization import load_model, model_file_in
+from sentiment.core.hashing import file_sha256
 from tests.service.bentos import (
     BENTOML,
     MODEL_VERSION,
@@ -53,7 +53,7 @@ from tests.support.reviews import synthetic_reviews
 def service_model(tmp_path_factory: pytest.TempPathFactory) -> ServiceModel:
     import mlflow.sklearn
 
-    from sentiment.model import TRUSTED_TYPES, build_model
+    from sentiment.core.model import TRUSTED_TYPES, build_model
 
     reviews = synthetic_reviews(100, seed=7, split="train")
     model = build_model().fit(

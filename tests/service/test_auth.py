@@ -9,9 +9,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sentiment.serving.auth import BearerAuth
-from sentiment.serving.settings import AuthSettings
-from sentiment.serving.validation import RequestRejectedError
+from sentiment.adapters.serving.auth import BearerAuth
+from sentiment.adapters.serving.settings import AuthSettings
+from sentiment.adapters.serving.validation import RequestRejectedError
 from tests.service.bentos import StartServer
 
 SETTINGS = AuthSettings(token_env="TOKEN_VAR", open_paths=("/livez", "/readyz", "/metrics"))

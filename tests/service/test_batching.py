@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from sentiment.serving.batching import MicroBatcher
+from sentiment.adapters.serving.batching import MicroBatcher
 
 
 class RecordingModel:

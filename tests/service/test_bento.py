@@ -1,7 +1,8 @@
-"""Model-store import, Bento build and export (sentiment.bento) and the start-up digest gate.
+"""Model-store import, Bento build and export (sentiment.adapters.bento) and the start-up digest
+gate.
 
 Everything runs against the throw-away store of ``built_bento``, through
-``python -m sentiment.bento`` and ``bentoml serve`` subprocesses.
+``python -m sentiment.adapters.bento`` and ``bentoml serve`` subprocesses.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def test_import_refuses_a_file_that_does_not_match_the_recorded_digest(
         [
             sys.executable,
             "-m",
-            "sentiment.bento",
+            "sentiment.adapters.bento",
             "import-model",
             str(service_model.mlflow_dir),
             "--model-version",
@@ -160,8 +161,8 @@ def test_worker_with_an_untrusted_model_stays_unready_and_reports_dead(tmp_path:
     import httpx
     import skops.io as sio
 
-    from sentiment.hashing import file_sha256
-    from sentiment.serving.settings import AuthSettings
+    from sentiment.adapters.serving.settings import AuthSettings
+    from sentiment.core.hashing import file_sha256
 
     model_dir = tmp_path / "model"
     model_dir.mkdir()

@@ -6,7 +6,8 @@ configs/serving.yaml). The promise checked: no 5xx, every answer is the document
 the service neither grows nor stalls for other clients while it is being abused.
 
 Who does what: the 413/408/415/400/422 answers, the body size and read-time limits and the
-corrected ``/docs.json`` are this project's code (sentiment/serving/gateway.py, openapi.py);
+corrected ``/docs.json`` are this project's code (sentiment/adapters/serving/gateway.py,
+openapi.py);
 flow control while a body is read (uvicorn's httptools protocol pauses the socket above
 64 KiB buffered, so an unread body is never held in memory) and closing the connection after
 a ``Connection: close`` answer are uvicorn's.
@@ -29,8 +30,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sentiment.serving.settings import load_settings
-from sentiment.serving.validation import REASONS
+from sentiment.adapters.serving.settings import load_settings
+from sentiment.adapters.serving.validation import REASONS
 from tests.service.bentos import SERVING_CONFIG
 from tests.service.rawhttp import request_head, send_raw
 from tests.support.memory import tree_rss_bytes

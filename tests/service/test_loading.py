@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sentiment.serialization import ModelIntegrityError
-from sentiment.serving.loading import BackgroundLoader, ServedModel, StoredModelRef
+from sentiment.adapters.serialization import ModelIntegrityError
+from sentiment.adapters.serving.loading import BackgroundLoader, ServedModel, StoredModelRef
 
 REF = StoredModelRef(
     tag="m:v1", name="m", version="1", sha256="0" * 64, model_file=Path("model.skops")

@@ -60,7 +60,7 @@ def test_log_holds_no_token_and_no_text(start_bento_server: StartServer) -> None
             assert wrong.status_code == 401
             assert WRONG_TOKEN not in wrong.text
             # The document describes the running configuration: with auth on, the bearer
-            # scheme and the 401 are in it (see sentiment/serving/openapi.py).
+            # scheme and the 401 are in it (see sentiment/adapters/serving/openapi.py).
             spec = client.get("/docs.json", headers=auth).json()
             predict = spec["paths"]["/predict"]["post"]
             assert predict["security"] == [{"bearer": []}]

@@ -1,4 +1,4 @@
-"""sentiment.serving.openapi on a BentoML-shaped document, without a server.
+"""sentiment.adapters.serving.openapi on a BentoML-shaped document, without a server.
 
 The served document is fuzzed for real in test_fuzz.py; these pin the rules themselves.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sentiment.serving.openapi import document_service
-from sentiment.serving.settings import LimitSettings
-from sentiment.serving.validation import REASONS
+from sentiment.adapters.serving.openapi import document_service
+from sentiment.adapters.serving.settings import LimitSettings
+from sentiment.adapters.serving.validation import REASONS
 
 LIMITS = LimitSettings(max_batch_size=8, max_text_chars=100, max_body_bytes=1000)
 OK = {"description": "Successful Response", "content": {"application/json": {"schema": {}}}}

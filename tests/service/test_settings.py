@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sentiment.serving.settings import (
+from sentiment.adapters.serving.settings import (
     CONFIG_ENV_VAR,
     DEFAULT_CONFIG_PATH,
     SettingsError,

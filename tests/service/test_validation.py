@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from sentiment.serving.settings import LimitSettings
-from sentiment.serving.validation import (
+from sentiment.adapters.serving.settings import LimitSettings
+from sentiment.adapters.serving.validation import (
     REASONS,
     RequestRejectedError,
     parse_predict_request,

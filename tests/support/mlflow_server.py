@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support.paths import REPO_ROOT
 from tests.support.processes import RunningProcess, free_port, http_ok, running
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MLFLOW = REPO_ROOT / ".venv" / "bin" / "mlflow"
 
 _AUTH_INI = """\

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from sentiment.containers import ContainerSettings
+from sentiment.adapters.containers import ContainerSettings
 from tests.support.binaries import require_binary
 
 SUPPORT_DIR = Path(__file__).parent / "containers"

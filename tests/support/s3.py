@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.support.paths import REPO_ROOT
 from tests.support.processes import RunningProcess, free_port, http_ok, running
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MOTO_SERVER = REPO_ROOT / ".venv" / "bin" / "moto_server"
 
 

@@ -1,16 +1,16 @@
 """Kubernetes releases: ``render`` (kustomize overlays for one release) and ``rollout``
 (apply, wait, undo, delete with kubectl) and ``inspect`` (read-only questions for ``status``)."""
 
-from sentiment.kubernetes.inspect import current_context, deployment_available
-from sentiment.kubernetes.registry_hosting import advertised_local_registry
-from sentiment.kubernetes.render import (
+from sentiment.adapters.kubernetes.inspect import current_context, deployment_available
+from sentiment.adapters.kubernetes.registry_hosting import advertised_local_registry
+from sentiment.adapters.kubernetes.render import (
     DEPLOYMENT,
     MODEL_VERSION_LABELS,
     ImageRef,
     objects_of,
     render_manifests,
 )
-from sentiment.kubernetes.rollout import (
+from sentiment.adapters.kubernetes.rollout import (
     FATAL_WAITING_REASONS,
     RolloutError,
     RolloutResult,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from sentiment.kubernetes.render import Runner
+from sentiment.adapters.kubernetes.render import Runner
 
 
 def _kubectl(

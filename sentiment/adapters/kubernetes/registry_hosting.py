@@ -12,7 +12,7 @@ import subprocess
 
 import yaml
 
-from sentiment.kubernetes.render import Runner
+from sentiment.adapters.kubernetes.render import Runner
 
 CONFIGMAP = "local-registry-hosting"
 NAMESPACE = "kube-public"

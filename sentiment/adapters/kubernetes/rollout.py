@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sentiment.kubernetes.render import (
+from sentiment.adapters.kubernetes.render import (
     _COMMAND_TIMEOUT_S,
     DEPLOYMENT,
     Runner,

@@ -13,8 +13,8 @@ import hmac
 import os
 from collections.abc import Mapping
 
-from sentiment.serving.settings import AuthSettings
-from sentiment.serving.validation import RequestRejectedError
+from sentiment.adapters.serving.settings import AuthSettings
+from sentiment.adapters.serving.validation import RequestRejectedError
 
 
 class BearerAuth:

@@ -1,11 +1,12 @@
 """ASGI middleware in front of the BentoML routes: bearer auth, then request checks.
 
 Why a middleware: it sees every request before BentoML parses it, so a bad ``/predict``
-request is refused with the status and message chosen in :mod:`sentiment.serving.validation`
+request is refused with the status and message chosen in
+:mod:`sentiment.adapters.serving.validation`
 (and counted by reason) instead of surfacing as BentoML's own 400/500. It also caps how much
 of a body is read and for how long (``limits.body_read_timeout_s``: 408), so no client can make
 a worker buffer an arbitrarily large upload or hold a connection with a trickling body. It also
-serves ``/docs.json`` corrected to what it answers (:mod:`sentiment.serving.openapi`).
+serves ``/docs.json`` corrected to what it answers (:mod:`sentiment.adapters.serving.openapi`).
 BentoML's traffic metrics middleware sits outside this one, so refused requests still show
 up in ``bentoml_service_request_total`` with their 4xx code.
 
@@ -19,11 +20,11 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from sentiment.serving.auth import BearerAuth
-from sentiment.serving.metrics import service_metrics
-from sentiment.serving.openapi import SPEC_PATH, document_service, serve_documented_spec
-from sentiment.serving.settings import ServingSettings
-from sentiment.serving.validation import (
+from sentiment.adapters.serving.auth import BearerAuth
+from sentiment.adapters.serving.metrics import service_metrics
+from sentiment.adapters.serving.openapi import SPEC_PATH, document_service, serve_documented_spec
+from sentiment.adapters.serving.settings import ServingSettings
+from sentiment.adapters.serving.validation import (
     RequestRejectedError,
     body_timeout,
     body_too_large,

@@ -1,8 +1,8 @@
 """Finding, verifying and loading the served model from the BentoML model store.
 
 The Bento pins one model tag under the alias in ``configs/serving.yaml`` (``model.alias``);
-:func:`sentiment.bento.import_model` stored it with two labels: the registry version and the
-SHA-256 of the skops file recorded at registration. Loading checks that digest, so a model
+:func:`sentiment.adapters.bento.import_model` stored it with two labels: the registry version
+and the SHA-256 of the skops file recorded at registration. Loading checks that digest, so a model
 file altered anywhere between the registry and the pod is refused instead of served.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sentiment.hashing import file_sha256
-from sentiment.serialization import ModelIntegrityError, load_model, model_file_in
+from sentiment.adapters.serialization import ModelIntegrityError, load_model, model_file_in
+from sentiment.core.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,15 @@ def find_stored_model(alias: str) -> StoredModelRef:
     except NotFound as exc:
         raise ModelIntegrityError(
             f"model {alias!r} is not in the BentoML model store ({exc}); import it with "
-            "sentiment.bento.import_model and build the Bento with sentiment.bento.build_bento"
+            "sentiment.adapters.bento.import_model and build the Bento with "
+            "sentiment.adapters.bento.build_bento"
         ) from None
     labels = stored.info.labels
     sha256 = labels.get(MODEL_SHA256_LABEL, "")
     if not sha256:
         raise ModelIntegrityError(
             f"model {stored.tag} has no {MODEL_SHA256_LABEL!r} label, so its file cannot be "
-            "verified; import it with sentiment.bento.import_model"
+            "verified; import it with sentiment.adapters.bento.import_model"
         )
     return StoredModelRef(
         tag=str(stored.tag),

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sentiment.serving.settings import MetricSettings
-from sentiment.serving.validation import REASONS
+from sentiment.adapters.serving.settings import MetricSettings
+from sentiment.adapters.serving.validation import REASONS
 
 PREFIX = "sentiment"
 

@@ -2,7 +2,7 @@
 
 Why patch BentoML's document: BentoML derives it from the ``predict`` signature alone, so it
 lists 200/400/404/500 and an unconstrained ``{"texts": [string]}``. The gateway
-(:mod:`sentiment.serving.gateway`) answers 401, 408, 413, 415 and 422 too, never 404 on
+(:mod:`sentiment.adapters.serving.gateway`) answers 401, 408, 413, 415 and 422 too, never 404 on
 ``/predict``, and enforces the limits of ``configs/serving.yaml``. Clients and the fuzzer
 (tests/service/test_fuzz.py, schemathesis against this very document) need the real contract:
 every status ``/predict`` can answer, with its body schema, and the request constraints
@@ -21,8 +21,8 @@ import json
 from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
-from sentiment.serving.settings import LimitSettings
-from sentiment.serving.validation import REASONS
+from sentiment.adapters.serving.settings import LimitSettings
+from sentiment.adapters.serving.validation import REASONS
 
 SPEC_PATH = "/docs.json"
 REJECTION = "Rejection"

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 CONFIG_ENV_VAR = "SENTIMENT_SERVING_CONFIG"
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "configs" / "serving.yaml"
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[3] / "configs" / "serving.yaml"
 
 
 class SettingsError(ValueError):

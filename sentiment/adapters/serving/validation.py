@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sentiment.serving.settings import LimitSettings
+from sentiment.adapters.serving.settings import LimitSettings
 
 EXAMPLE = '{"texts": ["review text", ...]}'
 JSON_MEDIA_TYPE = "application/json"

@@ -12,7 +12,7 @@ Public interface (import from here; the submodules are an implementation detail)
 - :class:`DataLoadError` - every loading failure, naming the source and the problem.
 """
 
-from sentiment.data.archive import (
+from sentiment.core.data.archive import (
     DATA_ENV_VAR,
     OFFICIAL_SHA256,
     OFFICIAL_URL,
@@ -21,10 +21,10 @@ from sentiment.data.archive import (
     file_sha256,
     resolve_source,
 )
-from sentiment.data.digest import source_digest
-from sentiment.data.frames import data_fingerprint
-from sentiment.data.readers import load_splits
-from sentiment.data.spec import DEFAULT_LABEL_MAP, DataLoadError, DataSpec
+from sentiment.core.data.digest import source_digest
+from sentiment.core.data.frames import data_fingerprint
+from sentiment.core.data.readers import load_splits
+from sentiment.core.data.spec import DEFAULT_LABEL_MAP, DataLoadError, DataSpec
 
 __all__ = [
     "DATA_ENV_VAR",

@@ -18,8 +18,8 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from sentiment.data.spec import DataLoadError
-from sentiment.hashing import file_sha256
+from sentiment.core.data.spec import DataLoadError
+from sentiment.core.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from sentiment.data.spec import DataLoadError
-from sentiment.hashing import Digest, update_from_stream
+from sentiment.core.data.spec import DataLoadError
+from sentiment.core.hashing import Digest, update_from_stream
 
 #: Bumped when the digest's layout changes, so old and new digests never coincide.
 _DIGEST_VERSION = b"sentiment-source-digest-v1\n"

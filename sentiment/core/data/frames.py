@@ -14,7 +14,7 @@ from collections.abc import Hashable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from sentiment.data.spec import DataLoadError, DataSpec
+from sentiment.core.data.spec import DataLoadError, DataSpec
 
 log = logging.getLogger(__name__)
 

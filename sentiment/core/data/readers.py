@@ -26,8 +26,8 @@ from typing import Any
 import fsspec
 import pandas as pd
 
-from sentiment.data.frames import SPLITS, make_frame, map_labels, split_frame, text_values
-from sentiment.data.spec import DataLoadError, DataSpec
+from sentiment.core.data.frames import SPLITS, make_frame, map_labels, split_frame, text_values
+from sentiment.core.data.spec import DataLoadError, DataSpec
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ def load_splits(
 
     Raises :class:`DataLoadError` naming the source and the problem for anything that cannot
     be read as labelled reviews. Nothing is dropped or repaired here: data problems that
-    still parse (duplicates, empty texts, leakage) are for :mod:`sentiment.validation`.
+    still parse (duplicates, empty texts, leakage) are for :mod:`sentiment.core.validation`.
     """
     spec = spec or DataSpec()
     source_str = os.fspath(source)

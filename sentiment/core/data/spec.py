@@ -19,7 +19,7 @@ DEFAULT_LABEL_MAP: Mapping[str, int] = MappingProxyType(
 )
 
 #: Keys of the `data:` config section that belong to someone else: ``source`` is read by
-#: :func:`sentiment.data.resolve_source`, not by the spec, so it is accepted and skipped here.
+#: :func:`sentiment.core.data.resolve_source`, not by the spec, so it is accepted and skipped here.
 _NON_SPEC_KEYS = frozenset({"source"})
 
 

@@ -1,0 +1,89 @@
+"""The promotion gate: may a new model take the serving alias from the current champion?
+
+Pure decisions over metrics, with no registry access, so the rule a release depends on is
+tested on its own; :mod:`sentiment.adapters.registry` reads the champion and moves the alias.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PromotionPolicy:
+    """When a new version may take the serving alias (from ``configs/training.yaml``)."""
+
+    alias: str = "production"
+    metric: str = "accuracy"
+    min_value: float = 0.85
+    max_regression: float = 0.002
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> PromotionPolicy:
+        values = dict(values or {})
+        unknown = set(values) - {"alias", "metric", "min_value", "max_regression"}
+        if unknown:
+            raise ValueError(f"unknown promotion settings {sorted(unknown)}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """Whether to promote, and a sentence a person can read in the run summary."""
+
+    promote: bool
+    reason: str
+
+
+@dataclass
+class Champion:
+    """The version currently holding the alias and the metrics it is compared on."""
+
+    version: str
+    metrics: dict[str, float]
+    data_fingerprint: str | None = None
+    reevaluated: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def decide_promotion(
+    new_metrics: Mapping[str, float],
+    champion: Champion | None,
+    policy: PromotionPolicy,
+) -> PromotionDecision:
+    """Apply the gate: a floor on the metric, then no worse than the champion by more than
+    ``max_regression`` (a tolerance, so a retrain on the same data that lands a hair lower
+    through solver noise still refreshes the model)."""
+    name = policy.metric
+    value = new_metrics.get(name)
+    if value is None or math.isnan(value):
+        return PromotionDecision(False, f"new model has no {name!r} metric")
+    if value < policy.min_value:
+        return PromotionDecision(
+            False, f"{name} {value:.4f} is below the required minimum {policy.min_value:.4f}"
+        )
+    if champion is None:
+        return PromotionDecision(
+            True,
+            f"{name} {value:.4f} clears the minimum {policy.min_value:.4f}; no current "
+            f"'{policy.alias}' version",
+        )
+    current = champion.metrics.get(name)
+    if current is None or math.isnan(current):
+        return PromotionDecision(
+            True, f"current '{policy.alias}' v{champion.version} has no {name!r} to compare"
+        )
+    if value < current - policy.max_regression:
+        return PromotionDecision(
+            False,
+            f"{name} {value:.4f} is worse than '{policy.alias}' v{champion.version} "
+            f"({current:.4f}) by more than the tolerance {policy.max_regression:.4f}",
+        )
+    return PromotionDecision(
+        True,
+        f"{name} {value:.4f} vs '{policy.alias}' v{champion.version} {current:.4f} "
+        f"(tolerance {policy.max_regression:.4f})",
+    )
