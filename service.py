@@ -7,7 +7,8 @@ before BentoML parses them, so every client mistake gets a 4xx naming the proble
 concurrent requests are scored together by :class:`sentiment.serving.batching.MicroBatcher`.
 ``/livez``, ``/readyz`` and ``/metrics`` are BentoML's own: ``/livez`` answers while the model
 loads (on a thread: a large model takes a while), ``/readyz`` only once it is loaded and
-verified, and ``/livez`` turns 503 if loading failed.
+verified, and ``/livez`` turns 503 if loading failed. ``GET /`` is a prediction page and
+``/docs`` BentoML's Swagger UI (:mod:`sentiment.serving.page`, served by the gateway).
 
 The model comes from the BentoML model store under ``model.alias`` of configs/serving.yaml:
 the Bento pins the exact tag there (sentiment.bento.build_bento). Before any worker starts,
