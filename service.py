@@ -9,7 +9,8 @@ concurrent requests are scored together by
 :class:`sentiment.adapters.serving.batching.MicroBatcher`.
 ``/livez``, ``/readyz`` and ``/metrics`` are BentoML's own: ``/livez`` answers while the model
 loads (on a thread: a large model takes a while), ``/readyz`` only once it is loaded and
-verified, and ``/livez`` turns 503 if loading failed.
+verified, and ``/livez`` turns 503 if loading failed. ``GET /`` is a prediction page and
+``/docs`` BentoML's Swagger UI (:mod:`sentiment.adapters.serving.page`, served by the gateway).
 
 The model comes from the BentoML model store under ``model.alias`` of configs/serving.yaml:
 the Bento pins the exact tag there (sentiment.adapters.bento.build_bento). Before any worker starts,

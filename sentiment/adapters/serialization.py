@@ -22,7 +22,10 @@ MODEL_FILENAME = "model.skops"
 #: Where the model's classes lived before the package was split into layers. A skops file
 #: names each object's module; files registered before the move name these, and must still
 #: load (a rollback can bring back any registered version), as the same classes.
-MOVED_MODULES = {"sentiment.model": "sentiment.core.model", "sentiment.text": "sentiment.core.text"}
+MOVED_MODULES = {
+    "sentiment.model": "sentiment.core.model",
+    "sentiment.text": "sentiment.core.text",
+}
 
 
 class ModelIntegrityError(RuntimeError):

@@ -51,6 +51,7 @@ def test_includes_service_package_and_config_only() -> None:
     assert set(BENTOFILE["include"]) == {
         "/service.py",
         "/sentiment/**/*.py",
+        "/sentiment/adapters/serving/ui/*",
         "/configs/serving.yaml",
     }
     assert BENTOFILE["models"] == [

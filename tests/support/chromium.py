@@ -163,6 +163,17 @@ class Browser:
             time.sleep(0.5)
 
     # -- capture --------------------------------------------------------------------------
+    def set_viewport(self, width: int, height: int) -> None:
+        """Resize the window so the page's viewport (what a screenshot shows) is exactly
+        ``width`` x ``height``: ``--window-size`` sizes the window, toolbars included."""
+        self._call("POST", "/window/rect", {"width": width, "height": height})
+        inner = self.run_js("return [window.innerWidth, window.innerHeight];")
+        self._call(
+            "POST",
+            "/window/rect",
+            {"width": 2 * width - inner[0], "height": 2 * height - inner[1]},
+        )
+
     def screenshot(self, path: Path) -> Path:
         """Save a PNG of the viewport to ``path`` (parents created) and return it."""
         png = base64.b64decode(self._call("GET", "/screenshot"))

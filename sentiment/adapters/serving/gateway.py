@@ -2,11 +2,12 @@
 
 Why a middleware: it sees every request before BentoML parses it, so a bad ``/predict``
 request is refused with the status and message chosen in
-:mod:`sentiment.adapters.serving.validation`
-(and counted by reason) instead of surfacing as BentoML's own 400/500. It also caps how much
-of a body is read and for how long (``limits.body_read_timeout_s``: 408), so no client can make
-a worker buffer an arbitrarily large upload or hold a connection with a trickling body. It also
-serves ``/docs.json`` corrected to what it answers (:mod:`sentiment.adapters.serving.openapi`).
+:mod:`sentiment.adapters.serving.validation` (and counted by reason) instead of surfacing as
+BentoML's own 400/500. It also caps how much of a body is read and for how long
+(``limits.body_read_timeout_s``: 408), so no client can make a worker buffer an arbitrarily
+large upload or hold a connection with a trickling body. It also serves ``/docs.json``
+corrected to what it answers (:mod:`sentiment.adapters.serving.openapi`), and the prediction
+page at ``/`` with Swagger UI moved to ``/docs`` (:mod:`sentiment.adapters.serving.page`).
 BentoML's traffic metrics middleware sits outside this one, so refused requests still show
 up in ``bentoml_service_request_total`` with their 4xx code.
 
@@ -23,6 +24,7 @@ from typing import Any
 from sentiment.adapters.serving.auth import BearerAuth
 from sentiment.adapters.serving.metrics import service_metrics
 from sentiment.adapters.serving.openapi import SPEC_PATH, document_service, serve_documented_spec
+from sentiment.adapters.serving.page import find_asset, load_assets, route_docs, send_asset
 from sentiment.adapters.serving.settings import ServingSettings
 from sentiment.adapters.serving.validation import (
     RequestRejectedError,
@@ -100,10 +102,15 @@ class Gateway:
         self.app = app
         self.settings = settings
         self.auth = BearerAuth(settings.auth)
+        self.assets = load_assets(settings.limits, auth_enabled=self.auth.enabled)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        asset = find_asset(self.assets, scope)
+        if asset is not None:  # the page and its files: open, a browser sends no token
+            await send_asset(send, asset, scope)
             return
         path = scope.get("path", "")
         try:
@@ -119,7 +126,7 @@ class Gateway:
             await serve_documented_spec(self.app, scope, receive, send, self._document)
             return
         if body is None:
-            await self.app(scope, receive, send)
+            await self.app(route_docs(scope), receive, send)
             return
 
         replayed = False
