@@ -10,8 +10,13 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.pipeline import Pipeline
+
+from sentiment.core.model import build_model
+from tests.support.reviews import synthetic_reviews
 
 # (split, label folder) -> [(file name, review text)]. Non-ASCII on purpose: UTF-8 must survive.
 ACL_REVIEWS: dict[tuple[str, str], list[tuple[str, str]]] = {
@@ -145,3 +150,25 @@ def make_tree() -> Callable[[Path, dict[str, bytes]], Path]:
 @pytest.fixture
 def acl_file_map() -> Callable[..., dict[str, bytes]]:
     return acl_files
+
+
+# -- a small fitted model (well under a second), shared by the model and serialization tests
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    train = synthetic_reviews(100, seed=1, split="train")
+    test = synthetic_reviews(40, seed=2, split="test")
+    to01 = {"positive": 1, "negative": 0}
+    return (
+        train["text"].tolist(),
+        train["label"].map(to01).to_numpy(),
+        test["text"].tolist(),
+        test["label"].map(to01).to_numpy(),
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted(corpus: tuple[list[str], np.ndarray, list[str], np.ndarray]) -> Pipeline:
+    x_train, y_train, _, _ = corpus
+    return build_model().fit(x_train, y_train)

@@ -1,4 +1,4 @@
-"""sentiment.core.model: parameters, the n-gram counter, the ensemble, and the skops round trip.
+"""sentiment.core.model: parameters, the n-gram counter, and the ensemble.
 
 Trained on the small synthetic corpus of tests/support/reviews.py (a few hundred short
 reviews), so every fit takes well under a second.
@@ -7,20 +7,16 @@ reviews), so every fit takes well under a second.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import skops.io as sio
 import yaml
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from sentiment.adapters.serialization import ModelIntegrityError, load_model, save_model
 from sentiment.core.model import (
     DEFAULT_PARAMS,
-    TRUSTED_TYPES,
     NBLogisticEnsemble,
     NgramCounter,
     build_model,
@@ -28,27 +24,6 @@ from sentiment.core.model import (
     ngram_hashes,
 )
 from sentiment.core.text import TextNormalizer
-from tests.support.reviews import synthetic_reviews
-
-
-@pytest.fixture(scope="module")
-def corpus() -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
-    train = synthetic_reviews(100, seed=1, split="train")
-    test = synthetic_reviews(40, seed=2, split="test")
-    to01 = {"positive": 1, "negative": 0}
-    return (
-        train["text"].tolist(),
-        train["label"].map(to01).to_numpy(),
-        test["text"].tolist(),
-        test["label"].map(to01).to_numpy(),
-    )
-
-
-@pytest.fixture(scope="module")
-def fitted(corpus: tuple[list[str], np.ndarray, list[str], np.ndarray]) -> Pipeline:
-    x_train, y_train, _, _ = corpus
-    return build_model().fit(x_train, y_train)
-
 
 # -- parameters ------------------------------------------------------------------------------
 
@@ -208,27 +183,3 @@ def test_ensemble_needs_two_classes() -> None:
     x = sp.csr_matrix(np.eye(3, dtype=np.float32))
     with pytest.raises(ValueError, match="exactly two classes"):
         NBLogisticEnsemble().fit(x, [1, 1, 1])
-
-
-# -- saving and loading ----------------------------------------------------------------------
-
-
-def test_skops_round_trip_gives_identical_probabilities(
-    fitted: Pipeline, corpus: tuple[list[str], np.ndarray, list[str], np.ndarray], tmp_path: Path
-) -> None:
-    _, _, x_test, _ = corpus
-    path = tmp_path / "model.skops"
-    digest = save_model(fitted, path)
-    loaded = load_model(path, expected_sha256=digest)
-    assert np.array_equal(loaded.predict_proba(x_test), fitted.predict_proba(x_test))
-    assert np.array_equal(loaded.predict(x_test), fitted.predict(x_test))
-
-
-def test_trusted_types_are_exactly_what_the_file_needs(fitted: Pipeline, tmp_path: Path) -> None:
-    path = tmp_path / "model.skops"
-    save_model(fitted, path)
-    assert sorted(sio.get_untrusted_types(file=path)) == sorted(TRUSTED_TYPES)
-    for missing in TRUSTED_TYPES:
-        fewer = [t for t in TRUSTED_TYPES if t != missing]
-        with pytest.raises(ModelIntegrityError, match="outside the trusted list"):
-            load_model(path, trusted=fewer)
