@@ -17,7 +17,7 @@ STATE := .state
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k data -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint audit system-deps clean-state cluster cluster-down
+.PHONY: help setup run test lint audit docs system-deps clean-state cluster cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,13 @@ $(UV):
 # The project venv, exactly as locked (re-synced when the lock or pyproject changes).
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --compile-bytecode
+	@touch $@
+
+# The venv plus the `docs` dependency group (not a default group: see pyproject.toml). The plain
+# sync above removes the group, so this one re-runs whenever that one ran (a new lock), and
+# `make test` after `make docs` keeps it.
+$(VENV)/.synced-docs: $(VENV)/.synced
+	$(UV) sync --frozen --compile-bytecode --group docs
 	@touch $@
 
 # ZenML repository root (step sources resolve relative to it).
@@ -65,6 +72,11 @@ cluster: $(VENV)/.synced ## build (once per machine) and start a single-node Kub
 
 cluster-down: $(VENV)/.synced ## stop the local Kubernetes (by PID) and restore the host
 	$(PY) -m local_cluster down
+
+# Strict: any warning (a broken internal link or anchor, a module mkdocstrings cannot render)
+# fails the build. NO_MKDOCS_2_WARNING silences Material's end-of-life banner on every build.
+docs: $(VENV)/.synced-docs ## build the docs site (MkDocs Material, strict) into site/
+	NO_MKDOCS_2_WARNING=true $(VENV)/bin/mkdocs build --strict --site-dir site
 
 system-deps: ## install the Debian packages the integration tests need (podman, prometheus, chromium)
 	bash .ci/system-deps.sh

@@ -1,6 +1,6 @@
 """The node: a registry, containerd with runc and a CNI bridge, and the kubelet.
 
-Why each setting (the pitfalls met on these machines, see ``../README`` "Kubernetes"):
+Why each setting (the pitfalls met on these machines; docs/operations/local-cluster.md):
 - ``restrict_oom_score_adj``: the machine lacks CAP_SYS_RESOURCE, so runc cannot lower a
   sandbox's ``oom_score_adj``; containerd clamps it to its own value instead.
 - ``failCgroupV1: false``: the machine has cgroup v1 (hybrid), which current kubelets only run

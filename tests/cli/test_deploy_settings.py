@@ -1,5 +1,5 @@
 """``run.py deploy --stack aws --target kubernetes`` rolls out the EKS overlay and pushes to
-the stack's ECR registry, as the README's AWS section and .github/workflows/cd.yml say.
+the stack's ECR registry, as docs/operations/aws.md and .github/workflows/cd.yml say.
 
 The rollout itself needs a cluster (tests/deploy renders both overlays); here: which overlay
 and which registry the command picks, from configs/deployment.yaml and a real ZenML store.
