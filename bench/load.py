@@ -29,7 +29,6 @@ capacity.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import random
@@ -45,17 +44,12 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from bench.loadgen import Request, drive, percentile_ms, post, predict
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MIX = {"single": 0.80, "batch64": 0.15, "bad": 0.05}
 BATCH = 64
 RSS_GOAL = 0.10
-
-
-@dataclass(frozen=True)
-class Request:
-    kind: str
-    raw: bytes
-    expected: int
 
 
 @dataclass
@@ -71,29 +65,19 @@ class Tally:
             self.unexpected[f"{request.kind}: {status} (expected {request.expected})"] += 1
 
 
-def _http(body: bytes, content_type: str = "application/json") -> bytes:
-    return (
-        b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        + f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
-
-
-def _texts_body(texts: list[str]) -> bytes:
-    return json.dumps({"texts": texts}).encode()
-
-
 def bad_requests(texts: list[str], max_batch: int, max_chars: int) -> list[Request]:
     """Client mistakes with the status the service must answer
     (sentiment/adapters/serving/validation)."""
     return [
-        Request("bad", _http(b'{"texts": ["unterminated'), 400),
-        Request("bad", _http(_texts_body(texts[:1]), "text/plain"), 415),
-        Request("bad", _http(b'{"texts": []}'), 422),
-        Request("bad", _http(_texts_body(texts[:1] * (max_batch + 1))), 422),
-        Request("bad", _http(_texts_body(["x" * (max_chars + 1)])), 422),
-        Request("bad", _http(b'{"texts": ["   "]}'), 422),
-        Request("bad", _http(b'{"text": ["typo in the field name"]}'), 422),
+        Request("bad", post(b'{"texts": ["unterminated'), 400),
+        Request(
+            "bad", post(json.dumps({"texts": texts[:1]}).encode(), content_type="text/plain"), 415
+        ),
+        Request("bad", post(b'{"texts": []}'), 422),
+        predict(texts[:1] * (max_batch + 1), "bad", 422),
+        predict(["x" * (max_chars + 1)], "bad", 422),
+        Request("bad", post(b'{"texts": ["   "]}'), 422),
+        Request("bad", post(b'{"text": ["typo in the field name"]}'), 422),
     ]
 
 
@@ -107,67 +91,13 @@ def request_mix(
     for i in range(n):
         kind = rng.choices(list(MIX), weights=list(MIX.values()))[0]
         if kind == "single":
-            out.append(Request(kind, _http(_texts_body([texts[i % len(texts)]])), 200))
+            out.append(predict([texts[i % len(texts)]], kind))
         elif kind == "batch64":
             start = rng.randrange(len(texts) - BATCH)
-            out.append(Request(kind, _http(_texts_body(texts[start : start + BATCH])), 200))
+            out.append(predict(texts[start : start + BATCH], kind))
         else:
             out.append(bad[i % len(bad)])
     return out
-
-
-async def _read_status(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {
-        k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:] if h)
-    }
-    await reader.readexactly(int(headers.get("content-length", "0")))
-    return int(lines[0].split(" ", 2)[1]), headers.get("connection", "").lower() == "close"
-
-
-async def _client(
-    host: str, port: int, requests: list[Request], offset: int, stop: float, tally: Tally | None
-) -> None:
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-    i = offset
-    while time.perf_counter() < stop:
-        request = requests[i % len(requests)]
-        i += 1
-        started = time.perf_counter()
-        status: int | str
-        try:
-            if writer is None:
-                reader, writer = await asyncio.open_connection(host, port)
-            assert reader is not None
-            writer.write(request.raw)
-            status, close = await _read_status(reader)
-        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            status, close = type(exc).__name__, True
-        if tally is not None:
-            tally.record(request, status, time.perf_counter() - started)
-        if close and writer is not None:
-            writer.close()
-            reader = writer = None
-    if writer is not None:
-        writer.close()
-
-
-async def _drive(
-    url: str, requests: list[Request], concurrency: int, seconds: float, tally: Tally | None
-) -> None:
-    parts = urlsplit(url)
-    stop = time.perf_counter() + seconds
-    step = max(1, len(requests) // concurrency)
-    await asyncio.gather(
-        *(
-            _client(
-                parts.hostname or "127.0.0.1", parts.port or 80, requests, k * step, stop, tally
-            )
-            for k in range(concurrency)
-        )
-    )
 
 
 def tree_rss(pid: int) -> int:
@@ -191,13 +121,6 @@ def listener_pid(port: int) -> int:
                 proc = proc.parent()
             return proc.pid
     raise SystemExit(f"no process listens on port {port}: pass --pid")
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
 @contextmanager
@@ -233,11 +156,14 @@ def report(tally: Tally, seconds: float, rss_start: int, rss_end: int) -> bool:
         f"\nrequests: {len(every)} in {seconds:.0f} s = {len(every) / seconds:.1f} requests/s "
         f"({reviews / seconds:.0f} reviews/s scored)"
     )
-    print(f"latency (all): p50 {pct(every, 0.5):.1f} ms, p99 {pct(every, 0.99):.1f} ms")
+    print(
+        f"latency (all): p50 {percentile_ms(every, 0.5):.1f} ms, "
+        f"p99 {percentile_ms(every, 0.99):.1f} ms"
+    )
     for kind, values in sorted(tally.latencies.items()):
         print(
-            f"  {kind:8s} {len(values):7d} requests  p50 {pct(values, 0.5):8.1f} ms  "
-            f"p99 {pct(values, 0.99):8.1f} ms"
+            f"  {kind:8s} {len(values):7d} requests  p50 {percentile_ms(values, 0.5):8.1f} ms  "
+            f"p99 {percentile_ms(values, 0.99):8.1f} ms"
         )
     print("by status: " + ", ".join(f"{k}: {v}" for k, v in sorted(tally.statuses.items())))
     unexpected = sum(tally.unexpected.values())
@@ -268,11 +194,11 @@ def run(url: str, pid: int, args: argparse.Namespace) -> bool:
         f"load average {os.getloadavg()[0]:.1f}"
     )
     print(f"server RSS when ready: {tree_rss(pid) / 2**20:.0f} MiB")
-    asyncio.run(_drive(url, requests, args.concurrency, args.warmup, None))
+    drive(url, requests, concurrency=args.concurrency, seconds=args.warmup)
     rss_start = tree_rss(pid)
     tally = Tally()
     started = time.perf_counter()
-    asyncio.run(_drive(url, requests, args.concurrency, args.duration, tally))
+    drive(url, requests, concurrency=args.concurrency, seconds=args.duration, record=tally.record)
     seconds = time.perf_counter() - started
     rss_end = tree_rss(pid)
     return report(tally, seconds, rss_start, rss_end)

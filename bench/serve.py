@@ -29,7 +29,6 @@ read the numbers as a comparison on this machine, not as capacity. Servers are s
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import multiprocessing
 import os
@@ -43,6 +42,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench.loadgen import Request, drive, percentile_ms, predict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The shared data sits beside the checkout (../shared), never at a machine's absolute path.
@@ -235,88 +236,34 @@ class Cell:
         return len(self.latencies) / self.seconds
 
     def pct(self, q: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+        return percentile_ms(self.latencies, q)
 
-
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    headers = {
-        k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:] if h)
-    }
-    await reader.readexactly(int(headers.get("content-length", "0")))
-    return status, headers.get("connection", "").lower() == "close"
-
-
-async def _client(
-    port: int, requests: list[bytes], offset: int, stop: float, out: Cell | None
-) -> None:
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-    i = offset
-    while time.perf_counter() < stop:
-        request = requests[i % len(requests)]
-        i += 1
-        start = time.perf_counter()
-        try:
-            if writer is None:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            assert reader is not None
-            writer.write(request)
-            status, close = await _read_response(reader)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            status, close = 0, True
-        if out is not None:
-            if status == 200:
-                out.latencies.append(time.perf_counter() - start)
-            else:
-                out.errors += 1
-        if close and writer is not None:
-            writer.close()
-            reader = writer = None
-    if writer is not None:
-        writer.close()
-
-
-async def _drive(
-    port: int, requests: list[bytes], concurrency: int, seconds: float, out: Cell | None
-) -> None:
-    stop = time.perf_counter() + seconds
-    step = max(1, len(requests) // concurrency)
-    await asyncio.gather(
-        *(_client(port, requests, k * step, stop, out) for k in range(concurrency))
-    )
+    def record(self, request: Request, status: int | str, seconds: float) -> None:
+        if status == request.expected:
+            self.latencies.append(seconds)
+        else:
+            self.errors += 1
 
 
 def load_cell(
-    server: str, url: str, requests: list[bytes], concurrency: int, seconds: float, warmup: float
+    server: str, url: str, requests: list[Request], concurrency: int, seconds: float, warmup: float
 ) -> Cell:
     """One closed-loop measurement, and how busy the rest of the machine was meanwhile
     (all busy CPU time minus this process's and its servers')."""
-    port = int(url.rsplit(":", 1)[1])
     cell = Cell(server, concurrency, seconds, [], 0)
-    asyncio.run(_drive(port, requests, concurrency, warmup, None))
+    drive(url, requests, concurrency=concurrency, seconds=warmup)
     busy, ours, start = _machine_busy_seconds(), _our_cpu_seconds(), time.perf_counter()
-    asyncio.run(_drive(port, requests, concurrency, seconds, cell))
+    drive(url, requests, concurrency=concurrency, seconds=seconds, record=cell.record)
     other = (_machine_busy_seconds() - busy) - (_our_cpu_seconds() - ours)
     cell.other_cores = max(0.0, other) / (time.perf_counter() - start)
     return cell
 
 
-def http_requests(texts: list[str], per_request: int = 1) -> list[bytes]:
-    out = []
-    for i in range(0, len(texts) - per_request + 1, per_request):
-        body = json.dumps({"texts": texts[i : i + per_request]}).encode()
-        out.append(
-            b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
-    return out
+def http_requests(texts: list[str], per_request: int = 1) -> list[Request]:
+    return [
+        predict(texts[i : i + per_request])
+        for i in range(0, len(texts) - per_request + 1, per_request)
+    ]
 
 
 # --------------------------------------------------------------------------- main
