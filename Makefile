@@ -17,7 +17,7 @@ STATE := .state
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k data -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint audit docs system-deps clean-state cluster cluster-down
+.PHONY: help setup run test test-fast lint audit docs system-deps clean-state cluster cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,11 @@ run: setup ## set up, then train, evaluate, register and promote on the local st
 
 test: setup ## set up, then run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The edit loop: no server, container, cluster or real 50k-review archive (markers in
+# pyproject.toml); the rest of the suite is what `make test` adds.
+test-fast: setup ## the unit tests only (no servers, containers or real data), for the edit loop
+	$(PY) -m pytest -m "not integration and not real_data" $(PYTEST_ARGS)
 
 lint: setup ## ruff, mypy and the import layers (import-linter, pyproject.toml)
 	$(VENV)/bin/ruff check .

@@ -13,6 +13,9 @@ import pytest
 
 from cli.deploy import RELEASE_ORCHESTRATOR, release_stack
 
+# Registers stacks in a real ZenML store.
+pytestmark = pytest.mark.integration
+
 
 def _ids(components: dict) -> dict:  # type: ignore[type-arg]
     return {kind: sorted(str(c.id) for c in found) for kind, found in components.items() if found}
@@ -21,6 +24,7 @@ def _ids(components: dict) -> dict:  # type: ignore[type-arg]
 def test_release_stack_swaps_only_the_orchestrator_and_is_idempotent(
     zenml_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+
     from zenml.client import Client
     from zenml.enums import StackComponentType as Kind
 

@@ -14,6 +14,10 @@ import yaml
 
 from cli.deploy import kubernetes_settings, stack_image_registry
 
+# Registers stacks in a real ZenML store.
+pytestmark = pytest.mark.integration
+
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

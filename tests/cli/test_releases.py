@@ -313,6 +313,7 @@ def test_status_of_a_stopped_release_asks_nothing() -> None:
     assert "stopped by undeploy" in row["detail"]
 
 
+@pytest.mark.integration
 def test_run_py_status_and_undeploy_with_and_without_records(
     tmp_path: Path, readyz_server: int
 ) -> None:

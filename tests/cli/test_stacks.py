@@ -44,6 +44,9 @@ STACK_VARIABLES = (
     "ZENML_ACTIVE_STACK_ID",  # set by ensure_stack; removed again after each test
 )
 
+# Each test registers stacks in a real ZenML store (seconds per test).
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+# Runs MkDocs builds (tens of seconds).
+pytestmark = pytest.mark.integration
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCS = REPO_ROOT / "docs"
 HOOKS = DOCS / "hooks"

@@ -14,8 +14,10 @@ import pytest
 
 from sentiment.adapters.registry import (
     PROMOTED_FROM_TAG,
+    ModelNotFoundError,
     RollbackError,
     get_alias_version,
+    resolve_model,
     rollback,
 )
 
@@ -103,3 +105,11 @@ def test_no_alias_nothing_to_roll_back(registry, tracking_uri: str) -> None:
     registry.delete_registered_model_alias(NAME, ALIAS)
     with pytest.raises(RollbackError, match="has no 'production' version"):
         rollback(NAME, ALIAS, to_version=None, reason="r", actor="a", tracking_uri=tracking_uri)
+
+
+def test_resolve_model_without_a_registered_model_says_what_to_do(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    with pytest.raises(ModelNotFoundError, match=r"no 'production' version.*run.py train"):
+        resolve_model("sentiment-classifier", tracking_uri=uri)
+    with pytest.raises(ModelNotFoundError, match="has no version '3'"):
+        resolve_model("sentiment-classifier", version="3", tracking_uri=uri)

@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sentiment.adapters.registry import ModelNotFoundError, resolve_model
 from sentiment.core.batch import (
     BatchInputError,
     BatchSpec,
@@ -266,14 +265,6 @@ def test_batch_spec_rejects_bad_settings():
     with pytest.raises(ValueError, match="threshold"):
         BatchSpec(threshold=1.5)
     assert BatchSpec.from_mapping({"keep_columns": ["id"]}).keep_columns == ("id",)
-
-
-def test_resolve_model_without_a_registered_model_says_what_to_do(tmp_path):
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    with pytest.raises(ModelNotFoundError, match=r"no 'production' version.*run.py train"):
-        resolve_model("sentiment-classifier", tracking_uri=uri)
-    with pytest.raises(ModelNotFoundError, match="has no version '3'"):
-        resolve_model("sentiment-classifier", version="3", tracking_uri=uri)
 
 
 @pytest.mark.integration

@@ -223,6 +223,7 @@ def imdb() -> tuple[pd.DataFrame, pd.DataFrame]:
     return load_splits(REAL_ARCHIVE)
 
 
+@pytest.mark.real_data
 def test_real_shift_imdb_versus_product_reviews(imdb):
     """Reference: held-out IMDB reviews scored by a model trained on IMDB. Other IMDB test
     reviews must not drift; short product reviews (tests/fixtures) must."""

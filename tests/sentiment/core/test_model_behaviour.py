@@ -145,6 +145,7 @@ REAL_DATA = real_archive("SENTIMENT_DATA")
 
 
 @pytest.mark.skipif(not REAL_DATA.exists(), reason=f"real archive {REAL_DATA} not present")
+@pytest.mark.real_data
 def test_behaviour_on_a_model_trained_on_real_reviews() -> None:
     from sentiment.core.data import DataSpec, load_splits
 

@@ -182,6 +182,7 @@ def test_rules_from_config():
 
 
 @pytest.mark.skipif(not REAL_ARCHIVE.exists(), reason=f"real archive not at {REAL_ARCHIVE}")
+@pytest.mark.real_data
 def test_real_aclimdb_passes_default_rules():
     """The defaults are calibrated on the real 25k/25k set; keep them passing it."""
     from sentiment.core.data import load_splits
