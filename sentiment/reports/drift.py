@@ -15,15 +15,12 @@ from typing import Any
 import numpy as np
 
 from sentiment.core.drift import DriftReport, TextProfile
+from sentiment.reports.figures import pyplot, save_figure
 
 
 def save_histograms_png(reference: TextProfile, current: TextProfile, path: Path) -> Path:
     """Score and length histograms, reference against batch, side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, (ax_score, ax_len) = plt.subplots(1, 2, figsize=(9.5, 3.6), dpi=100)
     bins = np.linspace(0, 1, 21)
     for profile, label, colour in (
@@ -59,11 +56,7 @@ def save_histograms_png(reference: TextProfile, current: TextProfile, path: Path
     ax_len.set_ylabel("share of texts")
     ax_len.set_title("Text length")
     ax_len.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _fmt(value: Any) -> str:

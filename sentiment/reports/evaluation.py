@@ -1,6 +1,6 @@
 """The evaluation figures logged next to the metrics: confusion matrix, ROC curve, reliability.
 
-matplotlib is imported inside each function (with the Agg backend), so computing metrics
+matplotlib is imported on first use (:mod:`sentiment.reports.figures`), so computing metrics
 never pays for it and a headless worker never needs a display.
 """
 
@@ -21,15 +21,12 @@ from sentiment.core.metrics import (
     expected_calibration_error,
     reliability,
 )
+from sentiment.reports.figures import pyplot, save_figure
 
 
 def save_confusion_matrix_png(matrix: list[list[int]], path: Path) -> Path:
     """Render the confusion matrix as an annotated heat map (for MLflow and the ZenML UI)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.2, 3.8), dpi=110)
     data = np.asarray(matrix)
     ax.imshow(data, cmap="Blues")
@@ -41,22 +38,14 @@ def save_confusion_matrix_png(matrix: list[list[int]], path: Path) -> Path:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title("Confusion matrix (test split)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def save_roc_curve_png(
     y_true: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray, path: Path
 ) -> Path:
     """Render the ROC curve with its AUC in the legend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fpr, tpr, _ = roc_curve(np.asarray(y_true, dtype=int), np.asarray(scores, dtype=float))
     auc = roc_auc_score(np.asarray(y_true, dtype=int), np.asarray(scores, dtype=float))
     fig, ax = plt.subplots(figsize=(4.2, 3.8), dpi=110)
@@ -66,11 +55,7 @@ def save_roc_curve_png(
     ax.set_ylabel("true positive rate")
     ax.set_title("ROC curve (test split)")
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def save_reliability_diagram_png(
@@ -80,11 +65,7 @@ def save_reliability_diagram_png(
     bins: int = CALIBRATION_BINS,
 ) -> Path:
     """Render the reliability diagram (observed vs predicted, per bin) over a score histogram."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     y = np.asarray(y_true, dtype=int)
     p = np.asarray(scores, dtype=float)
     curve = reliability(y, p, bins)
@@ -102,8 +83,4 @@ def save_reliability_diagram_png(
     hist.set_yscale("log")
     hist.set_xlabel("predicted P(positive)")
     hist.set_ylabel("reviews")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
