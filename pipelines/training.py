@@ -12,7 +12,10 @@ from typing import Any
 from zenml import pipeline
 from zenml.enums import ExecutionMode
 
+from sentiment.core.data import DataSettings
 from sentiment.core.identity import code_version
+from sentiment.core.promotion import PromotionPolicy
+from sentiment.core.validation import ValidationRules
 from steps.data import ingest_reviews, locate_source, validate_reviews
 from steps.evaluation import evaluate_model
 from steps.registry import register_and_promote
@@ -25,10 +28,10 @@ TRACKED_STEPS = ("train_model", "evaluate_model", "register_and_promote")
 # FAIL_FAST: a broken dataset stops the run at once and the CLI gets the original error.
 @pipeline(name="sentiment_training", execution_mode=ExecutionMode.FAIL_FAST)
 def training_pipeline(
-    data: dict[str, Any],
-    validation: dict[str, Any],
+    data: DataSettings,
+    validation: ValidationRules,
     model_params: dict[str, Any],
-    promotion: dict[str, Any],
+    promotion: PromotionPolicy,
     registered_model_name: str = "sentiment-classifier",
     random_state: int = 42,
     source: str | None = None,

@@ -11,6 +11,9 @@ from typing import Any
 from zenml import pipeline
 from zenml.enums import ExecutionMode
 
+from sentiment.core.data import DataSettings
+from sentiment.core.tuning import SearchSpec, SplitSettings
+from sentiment.core.validation import ValidationRules
 from steps.data import ingest_reviews, locate_source, validate_reviews
 from steps.tuning import run_trials, split_validation
 
@@ -21,11 +24,11 @@ TRACKED_STEPS = ("run_trials",)
 
 @pipeline(name=PIPELINE_NAME, execution_mode=ExecutionMode.FAIL_FAST)
 def tuning_pipeline(
-    data: dict[str, Any],
-    validation: dict[str, Any],
+    data: DataSettings,
+    validation: ValidationRules,
     model_params: dict[str, Any],
-    split: dict[str, Any],
-    search: dict[str, Any],
+    split: SplitSettings,
+    search: SearchSpec,
     random_state: int = 42,
     source: str | None = None,
 ) -> None:

@@ -71,12 +71,12 @@ def run_trials(
     fit: pd.DataFrame,
     validation: pd.DataFrame,
     base_params: dict[str, Any],
-    search: dict[str, Any],
+    search: SearchSpec,
     random_state: int = 42,
 ) -> Annotated[dict[str, Any], "tuning_results"]:
     """Run the search; returns every trial, the best one and what the trials were fitted
     and scored on (rows and fingerprints)."""
-    spec = SearchSpec.from_mapping(search)
+    spec = search
     plan = expand(spec, base_params)
     data = {
         "fit_rows": len(fit),
