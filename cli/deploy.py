@@ -117,9 +117,7 @@ def main(args: argparse.Namespace) -> int:
     )
     try:
         with naming_config_file(args.config):
-            run = pipeline(
-                target=args.target, image_registry=image_registry, **{**params, **typed}
-            )
+            run = pipeline(target=args.target, image_registry=image_registry, **{**params, **typed})
     except ConfigError as exc:  # compiling the run validates the config: nothing ran
         print(f"error: {exc}", file=sys.stderr)
         return 2

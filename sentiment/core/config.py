@@ -28,7 +28,10 @@ class Section(BaseModel):
     values are immutable (a section is shared by steps that must not alter it) and ints are
     not silently accepted as strings."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, )
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+    )
 
     def canonical_json(self) -> str:
         """The values as sorted JSON: a stable digest input (cache and identity keys)."""

@@ -56,7 +56,7 @@ class ReferenceSettings(Section):
     """
 
     source: str | None = None
-    data: DataSpec = Field(default_factory=DataSpec)
+    data: DataSpec = Field(default_factory=lambda: DataSpec())
     storage_options: dict[str, Any] = Field(default_factory=dict)
     rows: StrictInt = Field(2_000, ge=1)
     vocabulary_rows: StrictInt = Field(25_000, ge=1)
@@ -77,9 +77,9 @@ class DriftSettings(Section):
     """The ``drift:`` section of ``configs/inference.yaml``."""
 
     enabled: bool = True
-    reference: ReferenceSettings = Field(default_factory=ReferenceSettings)
-    thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
-    retrain: RetrainSettings = Field(default_factory=RetrainSettings)
+    reference: ReferenceSettings = Field(default_factory=lambda: ReferenceSettings())
+    thresholds: DriftThresholds = Field(default_factory=lambda: DriftThresholds())
+    retrain: RetrainSettings = Field(default_factory=lambda: RetrainSettings())
 
 
 def tokens(text: str) -> list[str]:

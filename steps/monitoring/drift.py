@@ -30,6 +30,7 @@ from steps.tracking import log_artifact, log_metrics
 
 log = logging.getLogger(__name__)
 
+
 def training_source(ref: ModelRef) -> str | None:
     """The data source the model version was trained on, from its ZenML training run.
 
@@ -101,9 +102,7 @@ def detect_drift(
     ref = ModelRef.from_dict(model_ref)
     threshold = float(batch_summary.get("threshold", 0.5))
     source = _reference_source(ref, reference_source, settings.source)
-    train, test = load_splits(
-        source, settings.data, storage_options=settings.storage_options
-    )
+    train, test = load_splits(source, settings.data, storage_options=settings.storage_options)
     fingerprint = data_fingerprint(train, test)
     trained_on = ref.tags.get(DATA_FINGERPRINT_TAG)
     same_data = trained_on == fingerprint if trained_on else None

@@ -12,7 +12,8 @@ class KubernetesSettings(Section):
 
     ``stack_overlays`` maps a stack name to its own overlay (``deploy`` picks one: see
     ``cli.deploy.kubernetes_settings``). ``kubeconfig`` is not configured in the file but set
-    by ``deploy`` (--kubeconfig, else ``$KUBECONFIG``), so the steps and the release record use the same cluster.
+    by ``deploy`` (--kubeconfig, else ``$KUBECONFIG``), so the steps and the release record
+    use the same cluster.
     """
 
     overlay: str = Field(min_length=1)
