@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from pydantic import Field, StrictFloat, StrictInt
+from pydantic import Field, StrictInt
 
 from sentiment.core.config import Section
 
@@ -39,11 +39,11 @@ class ValidationRules(Section):
     # empty or whitespace-only texts, both splits together
     max_empty_texts: StrictInt = Field(0, ge=0)
     # duplicate rows (after strip) within each split
-    max_duplicate_fraction: StrictFloat | StrictInt = Field(0.01, ge=0)
+    max_duplicate_fraction: float = Field(0.01, ge=0)
     # distinct texts in both splits / test rows
-    max_leaked_fraction: StrictFloat | StrictInt = Field(0.01, ge=0)
+    max_leaked_fraction: float = Field(0.01, ge=0)
     # each label's share of each split
-    min_label_fraction: StrictFloat | StrictInt = Field(0.3, ge=0)
+    min_label_fraction: float = Field(0.3, ge=0)
     # texts carrying both labels within one split
     max_conflicting_labels: StrictInt = Field(0, ge=0)
 

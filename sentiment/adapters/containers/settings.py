@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import Field, StrictFloat, StrictInt, StrictStr, field_validator
+from pydantic import Field, StrictInt, StrictStr, field_validator
 
 from sentiment.core.config import Section
 
@@ -35,7 +35,7 @@ class ContainerSettings(Section):
     build_args: tuple[StrictStr, ...] = ()
     push_args: tuple[StrictStr, ...] = ()
     ready_path: StrictStr = Field("/readyz", pattern=r"^/")
-    ready_timeout_s: StrictFloat | StrictInt = Field(120.0, gt=0)
+    ready_timeout_s: float = Field(120.0, gt=0)
 
     @field_validator("env", mode="before")
     @classmethod
