@@ -46,8 +46,12 @@ def describe_errors(error: ValidationError, *, prefix: str = "") -> str:
         where = f"{prefix}.{where}" if prefix and where else prefix or where
         if item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             lines.append(f"unknown key {where!r}")
-        else:
+        elif item["type"] == "missing":
+            lines.append(f"missing key {where!r}")
+        elif where:
             lines.append(f"{where}: {item['msg']} (got {item.get('input')!r})")
+        else:  # a check across keys: its message names them
+            lines.append(str(item["msg"]).removeprefix("Value error, "))
     return "; ".join(lines)
 
 
@@ -57,7 +61,12 @@ class ConfigError(ValueError):
 
 
 def parse_section(
-    model: type[T], values: Any, *, source: str | Path | None = None, prefix: str = ""
+    model: type[T],
+    values: Any,
+    *,
+    source: str | Path | None = None,
+    prefix: str = "",
+    error: type[ConfigError] = ConfigError,
 ) -> T:
     """``values`` validated as ``model``; a :class:`ConfigError` naming ``source`` and the key
     otherwise. The single place configuration is turned into typed values outside ZenML."""
@@ -65,7 +74,7 @@ def parse_section(
         return model.model_validate({} if values is None else values)
     except ValidationError as exc:
         where = f"{source}: " if source else ""
-        raise ConfigError(f"{where}{describe_errors(exc, prefix=prefix)}") from exc
+        raise error(f"{where}{describe_errors(exc, prefix=prefix)}") from exc
 
 
 @contextmanager

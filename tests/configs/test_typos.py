@@ -100,15 +100,15 @@ def test_tuning_pipeline(tmp_path: Path) -> None:
     path = misspelt(tmp_path, "training.yaml", keys, "text_colum")
     params = yaml.safe_load(path.read_text())["parameters"]
     tuning = yaml.safe_load((CONFIGS / "tuning.yaml").read_text())
-    with pytest.raises(ConfigError, match=f"{path}: unknown key 'data.text_colum'"):
-        with naming_config_file(path):
-            tuning_pipeline.prepare(
-                data=params["data"],
-                validation=params["validation"],
-                model_params=params["model_params"],
-                split=tuning["split"],
-                search=tuning["search"],
-            )
+    expected = f"{path}: unknown key 'data.text_colum'"
+    with pytest.raises(ConfigError, match=expected), naming_config_file(path):
+        tuning_pipeline.prepare(
+            data=params["data"],
+            validation=params["validation"],
+            model_params=params["model_params"],
+            split=tuning["split"],
+            search=tuning["search"],
+        )
 
 
 def test_serving(tmp_path: Path) -> None:
