@@ -7,13 +7,12 @@ registers nothing (``force_register`` registers anyway).
 
 from __future__ import annotations
 
-from typing import Any
-
 from zenml import pipeline
 from zenml.enums import ExecutionMode
 
 from sentiment.core.data import DataSettings
 from sentiment.core.identity import code_version
+from sentiment.core.params import ModelParams
 from sentiment.core.promotion import PromotionPolicy
 from sentiment.core.validation import ValidationRules
 from steps.data import ingest_reviews, locate_source, validate_reviews
@@ -30,7 +29,7 @@ TRACKED_STEPS = ("train_model", "evaluate_model", "register_and_promote")
 def training_pipeline(
     data: DataSettings,
     validation: ValidationRules,
-    model_params: dict[str, Any],
+    model_params: ModelParams,
     promotion: PromotionPolicy,
     registered_model_name: str = "sentiment-classifier",
     random_state: int = 42,

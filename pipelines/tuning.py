@@ -6,12 +6,11 @@ exactly as training will. The test split stops at validation: only the train spl
 
 from __future__ import annotations
 
-from typing import Any
-
 from zenml import pipeline
 from zenml.enums import ExecutionMode
 
 from sentiment.core.data import DataSettings
+from sentiment.core.params import ModelParams
 from sentiment.core.tuning import SearchSpec, SplitSettings
 from sentiment.core.validation import ValidationRules
 from steps.data import ingest_reviews, locate_source, validate_reviews
@@ -26,7 +25,7 @@ TRACKED_STEPS = ("run_trials",)
 def tuning_pipeline(
     data: DataSettings,
     validation: ValidationRules,
-    model_params: dict[str, Any],
+    model_params: ModelParams,
     split: SplitSettings,
     search: SearchSpec,
     random_state: int = 42,

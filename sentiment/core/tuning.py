@@ -23,7 +23,7 @@ from pydantic import Field, StrictInt, field_validator, model_validator
 from sklearn.model_selection import train_test_split
 
 from sentiment.core.config import Section
-from sentiment.core.model import DEFAULT_PARAMS, merged_params
+from sentiment.core.params import DEFAULT_PARAMS, ModelParams, merged_params
 
 
 class SearchSpaceError(ValueError):
@@ -81,7 +81,9 @@ class SplitSettings(Section):
     seed: int
 
 
-def apply_overrides(base: Mapping[str, Any] | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
+def apply_overrides(
+    base: ModelParams | Mapping[str, Any] | None, overrides: Mapping[str, Any]
+) -> dict[str, Any]:
     """Complete ``model_params``: defaults, then ``base``, then the dotted ``overrides``."""
     params = merged_params(base)
     for name, value in overrides.items():
@@ -102,7 +104,9 @@ def _combination(spec: SearchSpec, index: int) -> dict[str, Any]:
     return dict(reversed(list(out.items())))
 
 
-def expand(spec: SearchSpec, base: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+def expand(
+    spec: SearchSpec, base: ModelParams | Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """The trials to run, as dotted overrides of ``base`` (the first is ``{}`` when
     ``include_base``: the current configuration is always a candidate).
 
