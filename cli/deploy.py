@@ -188,7 +188,12 @@ def release_record(
     settings = ContainerSettings.model_validate(container)
     base.update(backend=settings.backend, cli=settings.cli, cli_env=dict(settings.env))
     if target == "container":
-        run = ContainerRun(CONTAINER_NAME, settings.host, settings.host_port, settings.ready_path)
+        run = ContainerRun(
+            name=CONTAINER_NAME,
+            host=settings.host,
+            host_port=settings.host_port,
+            ready_path=settings.ready_path,
+        )
         return Release(**base, image=image, container=run)
     if rollout is None:
         raise ValueError("a kubernetes release needs the rollout's summary")

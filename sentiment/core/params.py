@@ -39,7 +39,6 @@ class ClassifierParams(Section):
     calibration_folds: StrictInt = Field(3, ge=0)
     max_iter: StrictInt = Field(2000, ge=1)
 
-
     @field_validator("calibration_folds")
     @classmethod
     def _off_or_folds(cls, folds: int) -> int:
