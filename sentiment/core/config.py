@@ -24,17 +24,15 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class Section(BaseModel):
-    """Base of every configuration section: unknown keys are errors (they are usually typos),
-    values are immutable (a section is shared by steps that must not alter it) and ints are
-    not silently accepted as strings."""
+    """Base of every configuration section: unknown keys are errors (they are usually typos)
+    and values are immutable (a section is shared by steps that must not alter it). Counts
+    are ``StrictInt`` where they are declared: ``"2"`` or ``1.5`` rows is a mistake to report,
+    not a value to coerce."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     def canonical_json(self) -> str:
-        """The values as sorted JSON: a stable digest input (cache and identity keys)."""
+        """The values as sorted JSON: equal settings, equal text (hashes, digests)."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
 
