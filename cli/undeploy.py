@@ -107,7 +107,8 @@ def plan_undeploy(
     if args.backend:
         container["backend"] = args.backend
     name = record.container.name if record and record.container else CONTAINER_NAME
-    settings = parse_section(ContainerSettings, container, source=args.config, prefix="container")
+    source = args.config or DEFAULT_CONFIG
+    settings = parse_section(ContainerSettings, container, source=source, prefix="container")
     use_overlay = args.config is not None or not objects
     plan = UndeployPlan(
         target=args.target,
