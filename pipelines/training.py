@@ -37,7 +37,9 @@ def training_pipeline(
     force_register: bool = False,
 ) -> None:
     """Every argument comes from ``configs/training.yaml``; ``source`` from --data/env and
-    ``force_register`` from --force-register."""
+    ``force_register`` from --force-register. The sections are typed: ZenML validates the
+    file against these models when the run is compiled, so a misspelt key stops it before
+    any step runs (the CLI adds the file's name: ``sentiment.core.config``)."""
     data_source, source_sha256 = locate_source(data=data, source=source)
     train, test, fingerprint = ingest_reviews(data_source, source_sha256, data=data)
     validate_reviews(train, test, rules=validation)
