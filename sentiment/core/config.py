@@ -44,7 +44,7 @@ def describe_errors(error: ValidationError, *, prefix: str = "") -> str:
         where = f"{prefix}.{where}" if prefix and where else prefix or where
         if item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             lines.append(f"unknown key {where!r}")
-        elif item["type"] == "missing":
+        elif item["type"] in ("missing", "missing_argument"):
             lines.append(f"missing key {where!r}")
         elif where:
             lines.append(f"{where}: {item['msg']} (got {item.get('input')!r})")
