@@ -22,6 +22,7 @@ from sentiment.adapters.releases import (
     ReleaseStore,
     now,
 )
+from sentiment.core.config import ConfigError, naming_config_file, parse_section
 
 TARGETS = ("local", "container", "kubernetes")
 BENTO_NAME = "sentiment-classifier"
@@ -86,6 +87,11 @@ def main(args: argparse.Namespace) -> int:
     ensure_stack(args.stack)
     params["kubernetes"] = kubernetes_settings(params.get("kubernetes") or {}, args.stack)
     params["kubernetes"]["kubeconfig"] = kubeconfig_of(args)
+    try:
+        typed = typed_sections(container, params["kubernetes"], source=args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     image_registry = args.image_registry
     if args.target == "kubernetes" and not image_registry:
         image_registry = stack_image_registry()
@@ -109,7 +115,12 @@ def main(args: argparse.Namespace) -> int:
     pipeline = deployment_pipeline.with_options(
         steps={name: {"experiment_tracker": tracker.name} for name in TRACKED_STEPS},
     )
-    run = pipeline(target=args.target, container=container, image_registry=image_registry, **params)
+    try:
+        with naming_config_file(args.config):
+            run = pipeline(target=args.target, image_registry=image_registry, **{**params, **typed})
+    except ConfigError as exc:  # compiling the run validates the config: nothing ran
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     run = Client().get_pipeline_run(run.id)
     outputs = run.steps["package_bento"].outputs
     bento_tag = _load(outputs["bento_tag"])
@@ -174,10 +185,15 @@ def release_record(
     }
     if target == "local":
         return Release(**base)
-    settings = ContainerSettings.from_mapping(container)
+    settings = ContainerSettings.model_validate(container)
     base.update(backend=settings.backend, cli=settings.cli, cli_env=dict(settings.env))
     if target == "container":
-        run = ContainerRun(CONTAINER_NAME, settings.host, settings.host_port, settings.ready_path)
+        run = ContainerRun(
+            name=CONTAINER_NAME,
+            host=settings.host,
+            host_port=settings.host_port,
+            ready_path=settings.ready_path,
+        )
         return Release(**base, image=image, container=run)
     if rollout is None:
         raise ValueError("a kubernetes release needs the rollout's summary")
@@ -193,6 +209,22 @@ def release_record(
         context=current_context(kubeconfig=kubeconfig),
     )
     return Release(**base, image=rollout["image"], kubernetes=rolled_out)
+
+
+def typed_sections(
+    container: dict[str, Any], kubernetes: dict[str, Any], *, source: Path
+) -> dict[str, Any]:
+    """The ``container`` and ``kubernetes`` sections (flags applied) as the pipeline's typed
+    parameters; a :class:`ConfigError` naming the file and the key otherwise."""
+    from sentiment.adapters.containers import ContainerSettings
+    from sentiment.adapters.kubernetes.settings import KubernetesSettings
+
+    return {
+        "container": parse_section(ContainerSettings, container, source=source, prefix="container"),
+        "kubernetes": parse_section(
+            KubernetesSettings, kubernetes, source=source, prefix="kubernetes"
+        ),
+    }
 
 
 def kubernetes_settings(kubernetes: dict[str, Any], stack: str) -> dict[str, Any]:

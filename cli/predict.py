@@ -11,13 +11,12 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cli.project import CONFIGS_DIR, REPO_ROOT
+from sentiment.core.config import ConfigError, file_parameters, naming_config_file, parse_section
+from sentiment.core.drift import DriftSettings, RetrainSettings
 
 #: ``run.py drift`` exits with this code when it detects drift (for schedulers and alerts).
 DRIFT_EXIT_CODE = 3
@@ -66,23 +65,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-drift", action="store_true", help="skip the drift check")
 
 
-@dataclass(frozen=True)
-class RetrainSettings:
-    """The ``drift.retrain`` config section."""
-
-    enabled: bool = False
-    data: str | None = None
-    config: str = "configs/training.yaml"
-
-    @classmethod
-    def from_mapping(cls, values: dict[str, Any] | None) -> RetrainSettings:
-        values = dict(values or {})
-        unknown = sorted(set(values) - {"enabled", "data", "config"})
-        if unknown:
-            raise ValueError(f"unknown key(s) in drift.retrain: {unknown}")
-        return cls(**values)
-
-
 def _step_output(run: Any, step_name: str, output: str) -> Any | None:
     step = run.steps.get(step_name)
     if step is None:
@@ -90,15 +72,6 @@ def _step_output(run: Any, step_name: str, output: str) -> Any | None:
     outputs = step.outputs[output]
     artifact = outputs[0] if isinstance(outputs, list) else outputs
     return artifact.load()
-
-
-def _load_parameters(config: Path) -> dict[str, Any]:
-    raw = yaml.safe_load(config.read_text()) or {}
-    params = raw.get("parameters") or {}
-    for section in ("model", "batch", "drift"):
-        if not isinstance(params.get(section, {}), dict):
-            raise ValueError(f"{config}: parameters.{section} must be a mapping")
-    return dict(params)
 
 
 def _ensure_experiment(stack_name: str, tracking_uri: str, experiment: str) -> None:
@@ -179,23 +152,34 @@ def run_inference(
     from sentiment.core.batch import BatchInputError, BatchSpec, input_columns
     from sentiment.core.data import DataLoadError
 
-    user_errors = (BatchInputError, ModelNotFoundError, DataLoadError, ModelIntegrityError)
+    user_errors = (
+        BatchInputError,
+        ModelNotFoundError,
+        DataLoadError,
+        ModelIntegrityError,
+        ConfigError,
+    )
     config = args.config if args.config.is_absolute() else (REPO_ROOT / args.config)
     if not config.is_file():
         print(f"error: run configuration {config} does not exist", file=sys.stderr)
         return 2, None
     try:
-        params = _load_parameters(config)
-        retrain_settings = RetrainSettings.from_mapping((params.get("drift") or {}).get("retrain"))
+        params = file_parameters(config)
+        drift = parse_section(DriftSettings, params.get("drift"), source=config, prefix="drift")
+        retrain_settings = drift.retrain
         if args.retrain_data:
-            retrain_settings = RetrainSettings(True, args.retrain_data, retrain_settings.config)
+            retrain_settings = RetrainSettings(
+                enabled=True, data=args.retrain_data, config=retrain_settings.config
+            )
         if retrain_settings.enabled and not retrain_settings.data:
             raise ValueError(
                 "drift.retrain.enabled is true but drift.retrain.data is not set; "
                 "name the labelled data to retrain on (or pass --retrain-data)"
             )
         # Fail in a second on a wrong path or column, before the orchestrator starts.
-        input_columns(args.input, BatchSpec.from_mapping(params.get("batch")))
+        input_columns(
+            args.input, parse_section(BatchSpec, params.get("batch"), source=config, prefix="batch")
+        )
     except (BatchInputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1, None
@@ -223,13 +207,14 @@ def run_inference(
     )
     reference = args.reference_data or os.environ.get("SENTIMENT_DATA") or None
     try:
-        run = pipeline(
-            input_uri=args.input,
-            output_uri=output,
-            model_version=args.model_version,
-            reference_source=reference,
-            check_drift=check_drift,
-        )
+        with naming_config_file(config):
+            run = pipeline(
+                input_uri=args.input,
+                output_uri=output,
+                model_version=args.model_version,
+                reference_source=reference,
+                check_drift=check_drift,
+            )
     except user_errors as exc:
         print(f"\nerror: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1, None

@@ -120,9 +120,9 @@ def main(args: argparse.Namespace) -> int:
 
     # Errors in the data or the model that the user must fix: a message, not a traceback.
     USER_ERRORS = (DataLoadError, DataValidationError, ModelIntegrityError)  # noqa: N806
-
     from cli.stacks import ensure_stack
     from pipelines.training import TRACKED_STEPS, training_pipeline
+    from sentiment.core.config import ConfigError, naming_config_file
 
     config = args.config if args.config.is_absolute() else (REPO_ROOT / args.config)
     if not config.is_file():
@@ -146,7 +146,11 @@ def main(args: argparse.Namespace) -> int:
     )
     started = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)  # ZenML stores UTC
     try:
-        run = pipeline(source=source, force_register=args.force_register)
+        with naming_config_file(config):
+            run = pipeline(source=source, force_register=args.force_register)
+    except ConfigError as exc:  # compiling the run validates the config: nothing ran
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 2
     except USER_ERRORS as exc:
         print(
             f"\nerror: {type(exc).__name__}: {exc}\nNothing was registered; the "

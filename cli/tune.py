@@ -9,7 +9,6 @@ copy of that training config with ``model_params`` replaced by the best trial's,
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import json
 import os
@@ -18,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import field_validator
 
 from cli.project import CONFIGS_DIR, REPO_ROOT
+from sentiment.core.config import ConfigError, Section, naming_config_file, parse_section
+from sentiment.core.tuning import SearchSpec, SplitSettings
 
 # Printed per trial, in this order (the summary JSON has all of them).
 TABLE_METRICS = (("val_accuracy", "val_acc"), ("val_f1", "val_f1"), ("val_roc_auc", "val_auc"),
@@ -49,33 +51,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--summary-json", type=Path, help="write the trials and the best here")
 
 
-@dataclasses.dataclass(frozen=True)
-class TuningConfig:
-    base_config: Path
-    output: Path
-    split: dict[str, Any]
-    search: dict[str, Any]
-
-
 def _path(value: str | Path) -> Path:
     path = Path(value)
     return path if path.is_absolute() else REPO_ROOT / path
 
 
+class TuningConfig(Section):
+    """``configs/tuning.yaml``: the training config the search starts from, where the tuned
+    config is written, the validation split and the search (relative paths: from the repo)."""
+
+    base_config: Path = CONFIGS_DIR / "training.yaml"
+    output: Path = CONFIGS_DIR / "training.tuned.yaml"
+    split: SplitSettings
+    search: SearchSpec
+
+    @field_validator("base_config", "output", mode="after")
+    @classmethod
+    def _from_repo(cls, value: Path) -> Path:
+        return _path(value)
+
+
 def load_tuning_config(path: Path) -> TuningConfig:
-    raw = yaml.safe_load(path.read_text()) or {}
-    unknown = sorted(set(raw) - {"base_config", "output", "split", "search"})
-    if unknown:
-        raise ValueError(f"{path}: unknown key(s) {unknown}")
-    split = dict(raw.get("split") or {})
-    if set(split) != {"fraction", "seed"}:
-        raise ValueError(f"{path}: split needs exactly `fraction` and `seed`, got {sorted(split)}")
-    return TuningConfig(
-        base_config=_path(raw.get("base_config") or CONFIGS_DIR / "training.yaml"),
-        output=_path(raw.get("output") or CONFIGS_DIR / "training.tuned.yaml"),
-        split=split,
-        search=dict(raw.get("search") or {}),
-    )
+    return parse_section(TuningConfig, yaml.safe_load(path.read_text()), source=path)
 
 
 def _short(overrides: dict[str, Any]) -> str:
@@ -143,7 +140,7 @@ def write_tuned_config(
 
 
 def main(args: argparse.Namespace) -> int:
-    from sentiment.core.tuning import SearchSpaceError, SearchSpec, expand
+    from sentiment.core.tuning import SearchSpaceError, expand
 
     config_path = _path(args.config)
     if not config_path.is_file():
@@ -155,7 +152,7 @@ def main(args: argparse.Namespace) -> int:
             raise ValueError(f"base_config {config.base_config} does not exist")
         base = yaml.safe_load(config.base_config.read_text()) or {}
         params = dict(base.get("parameters") or {})
-        spec = SearchSpec.from_mapping(config.search).with_trials(args.trials)
+        spec = config.search.with_trials(args.trials)
         plan = expand(spec, params.get("model_params"))  # a bad value fails here, not mid-run
     except (SearchSpaceError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -186,15 +183,19 @@ def main(args: argparse.Namespace) -> int:
         options["settings"] = base["settings"]
     pipeline = tuning_pipeline.with_options(**options)
     try:
-        run = pipeline(
-            data=params["data"],
-            validation=params["validation"],
-            model_params=params.get("model_params") or {},
-            split=config.split,
-            search=dataclasses.asdict(spec),
-            random_state=int(params.get("random_state", 42)),
-            source=args.data or os.environ.get("SENTIMENT_DATA") or None,
-        )
+        with naming_config_file(config.base_config):
+            run = pipeline(
+                data=params.get("data") or {},
+                validation=params.get("validation") or {},
+                model_params=params.get("model_params") or {},
+                split=config.split,
+                search=spec,
+                random_state=params.get("random_state", 42),
+                source=args.data or os.environ.get("SENTIMENT_DATA") or None,
+            )
+    except ConfigError as exc:  # compiling the run validates the base config: nothing ran
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 2
     except (DataLoadError, DataValidationError) as exc:
         print(f"\nerror: {type(exc).__name__}: {exc}\nNo config was written.", file=sys.stderr)
         return 1

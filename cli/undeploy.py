@@ -25,6 +25,7 @@ from cli.deploy import (
 from cli.project import CONFIGS_DIR, releases_dir
 from sentiment.adapters.containers import CONTAINER_NAME, ContainerSettings
 from sentiment.adapters.releases import KubeObject, Release, ReleaseStore
+from sentiment.core.config import parse_section
 
 DEFAULT_CONFIG = CONFIGS_DIR / "deployment.yaml"
 
@@ -106,7 +107,8 @@ def plan_undeploy(
     if args.backend:
         container["backend"] = args.backend
     name = record.container.name if record and record.container else CONTAINER_NAME
-    settings = ContainerSettings.from_mapping(container)
+    source = args.config or DEFAULT_CONFIG
+    settings = parse_section(ContainerSettings, container, source=source, prefix="container")
     use_overlay = args.config is not None or not objects
     plan = UndeployPlan(
         target=args.target,

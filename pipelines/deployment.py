@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 from zenml import pipeline
 from zenml.enums import ExecutionMode
 
+from sentiment.adapters.containers import ContainerSettings
+from sentiment.adapters.kubernetes.settings import KubernetesSettings
 from steps.deployment import (
     containerize_bento,
     package_bento,
@@ -14,25 +16,22 @@ from steps.deployment import (
     start_container,
 )
 
-TARGETS = ("local", "container", "kubernetes")
 # The step that reads the registry runs with the stack's experiment tracker (MLflow URI).
 TRACKED_STEPS = ("package_bento",)
 
 
 @pipeline(name="sentiment_deployment", execution_mode=ExecutionMode.FAIL_FAST)
 def deployment_pipeline(
-    target: str,
+    target: Literal["local", "container", "kubernetes"],
     registered_model_name: str,
     alias: str,
     bentofile: str,
-    container: dict[str, Any],
-    kubernetes: dict[str, Any],
+    container: ContainerSettings,
+    kubernetes: KubernetesSettings,
     image_registry: str | None = None,
 ) -> None:
     """``local`` stops at the Bento (``bentoml serve`` it); ``container`` builds and runs the
     image; ``kubernetes`` builds, pushes and rolls it out."""
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}; choose one of {TARGETS}")
     bento_tag, model_version, _ = package_bento(registered_model_name, alias, bentofile)
     if target == "local":
         return

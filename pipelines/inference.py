@@ -6,11 +6,11 @@ One pipeline serves both ``run.py predict`` (write predictions, check drift per 
 
 from __future__ import annotations
 
-from typing import Any
-
 from zenml import pipeline
 from zenml.enums import ExecutionMode
 
+from sentiment.core.batch import BatchSpec, ModelSelector
+from sentiment.core.drift import DriftSettings
 from steps.inference import resolve_model_version, score_batch
 from steps.monitoring import detect_drift
 
@@ -21,9 +21,9 @@ TRACKED_STEPS = ("resolve_model_version", "score_batch", "detect_drift")
 
 @pipeline(name=PIPELINE_NAME, execution_mode=ExecutionMode.FAIL_FAST)
 def inference_pipeline(
-    model: dict[str, Any],
-    batch: dict[str, Any],
-    drift: dict[str, Any],
+    model: ModelSelector,
+    batch: BatchSpec,
+    drift: DriftSettings,
     input_uri: str,
     output_uri: str | None = None,
     model_version: str | None = None,
@@ -36,5 +36,5 @@ def inference_pipeline(
     summary, sample = score_batch(
         model_ref, input_uri=input_uri, output_uri=output_uri, batch=batch
     )
-    if drift.get("enabled", True) if check_drift is None else check_drift:
+    if drift.enabled if check_drift is None else check_drift:
         detect_drift(sample, model_ref, summary, drift=drift, reference_source=reference_source)

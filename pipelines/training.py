@@ -7,12 +7,14 @@ registers nothing (``force_register`` registers anyway).
 
 from __future__ import annotations
 
-from typing import Any
-
 from zenml import pipeline
 from zenml.enums import ExecutionMode
 
+from sentiment.core.data import DataSettings
 from sentiment.core.identity import code_version
+from sentiment.core.params import ModelParams
+from sentiment.core.promotion import PromotionPolicy
+from sentiment.core.validation import ValidationRules
 from steps.data import ingest_reviews, locate_source, validate_reviews
 from steps.evaluation import evaluate_model
 from steps.registry import register_and_promote
@@ -25,17 +27,19 @@ TRACKED_STEPS = ("train_model", "evaluate_model", "register_and_promote")
 # FAIL_FAST: a broken dataset stops the run at once and the CLI gets the original error.
 @pipeline(name="sentiment_training", execution_mode=ExecutionMode.FAIL_FAST)
 def training_pipeline(
-    data: dict[str, Any],
-    validation: dict[str, Any],
-    model_params: dict[str, Any],
-    promotion: dict[str, Any],
+    data: DataSettings,
+    validation: ValidationRules,
+    model_params: ModelParams,
+    promotion: PromotionPolicy,
     registered_model_name: str = "sentiment-classifier",
     random_state: int = 42,
     source: str | None = None,
     force_register: bool = False,
 ) -> None:
     """Every argument comes from ``configs/training.yaml``; ``source`` from --data/env and
-    ``force_register`` from --force-register."""
+    ``force_register`` from --force-register. The sections are typed: ZenML validates the
+    file against these models when the run is compiled, so a misspelt key stops it before
+    any step runs (the CLI adds the file's name: ``sentiment.core.config``)."""
     data_source, source_sha256 = locate_source(data=data, source=source)
     train, test, fingerprint = ingest_reviews(data_source, source_sha256, data=data)
     validate_reviews(train, test, rules=validation)

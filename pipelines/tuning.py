@@ -6,11 +6,13 @@ exactly as training will. The test split stops at validation: only the train spl
 
 from __future__ import annotations
 
-from typing import Any
-
 from zenml import pipeline
 from zenml.enums import ExecutionMode
 
+from sentiment.core.data import DataSettings
+from sentiment.core.params import ModelParams
+from sentiment.core.tuning import SearchSpec, SplitSettings
+from sentiment.core.validation import ValidationRules
 from steps.data import ingest_reviews, locate_source, validate_reviews
 from steps.tuning import run_trials, split_validation
 
@@ -21,11 +23,11 @@ TRACKED_STEPS = ("run_trials",)
 
 @pipeline(name=PIPELINE_NAME, execution_mode=ExecutionMode.FAIL_FAST)
 def tuning_pipeline(
-    data: dict[str, Any],
-    validation: dict[str, Any],
-    model_params: dict[str, Any],
-    split: dict[str, Any],
-    search: dict[str, Any],
+    data: DataSettings,
+    validation: ValidationRules,
+    model_params: ModelParams,
+    split: SplitSettings,
+    search: SearchSpec,
     random_state: int = 42,
     source: str | None = None,
 ) -> None:

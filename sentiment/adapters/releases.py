@@ -22,36 +22,21 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from sentiment.adapters.containers import local_address
+from sentiment.core.config import Section, parse_section
 
 TARGETS = ("local", "container", "kubernetes")
 #: Bumped when a field changes meaning; a record of another version is refused, not guessed.
 SCHEMA_VERSION = 1
 
-_T = TypeVar("_T")
 
-
-def _strict(cls: type[_T], mapping: Any, what: str) -> _T:
-    """``cls(**mapping)`` refusing unknown and missing keys with a message naming them."""
-    if not isinstance(mapping, Mapping):
-        raise ValueError(f"{what}: expected a mapping, got {type(mapping).__name__}")
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(mapping) - known)
-    if unknown:
-        raise ValueError(f"{what}: unknown key(s) {unknown}; allowed keys are {sorted(known)}")
-    try:
-        return cls(**mapping)
-    except TypeError as exc:  # a required field is missing
-        raise ValueError(f"{what}: {exc}") from exc
-
-
-@dataclass(frozen=True)
-class KubeObject:
+class KubeObject(Section):
     """One object the rollout applied; enough for ``kubectl delete`` to find it again."""
 
     api_version: str
@@ -63,8 +48,7 @@ class KubeObject:
         return {"apiVersion": self.api_version, "kind": self.kind, "metadata": {"name": self.name}}
 
 
-@dataclass(frozen=True)
-class ContainerRun:
+class ContainerRun(Section):
     """The container ``deploy --target container`` started and where it answers."""
 
     name: str
@@ -77,8 +61,7 @@ class ContainerRun:
         return local_address(self.host, self.host_port)
 
 
-@dataclass(frozen=True)
-class KubernetesRun:
+class KubernetesRun(Section):
     """Where ``deploy --target kubernetes`` rolled out and what it applied.
 
     ``kubeconfig`` is the file kubectl used (None: kubectl's default), ``context`` the context
@@ -93,37 +76,32 @@ class KubernetesRun:
     kubeconfig: str | None = None
     context: str | None = None
 
-    @classmethod
-    def from_mapping(cls, mapping: Any) -> KubernetesRun:
-        values = dict(mapping) if isinstance(mapping, Mapping) else mapping
-        if isinstance(values, dict) and "objects" in values:
-            values["objects"] = tuple(
-                _strict(KubeObject, o, "release.kubernetes.objects[]") for o in values["objects"]
-            )
-        return _strict(cls, values, "release.kubernetes")
 
-
-@dataclass(frozen=True)
-class Release:
+class Release(Section):
     """One release of one target. ``backend``/``cli``/``cli_env`` are how the image was built
-    and how its container is run and stopped (None for ``local``, which builds no image)."""
+    and how its container is run and stopped (None for ``local``, which builds no image).
+    Read back with unknown and missing keys refused, like a config file."""
 
-    target: str
+    target: Literal["local", "container", "kubernetes"]
     model_version: str
     bento_tag: str
     deployed_at: str
     backend: str | None = None
     cli: str | None = None
-    cli_env: dict[str, str] = field(default_factory=dict)
+    cli_env: dict[str, str] = Field(default_factory=dict)
     image: str | None = None
     container: ContainerRun | None = None
     kubernetes: KubernetesRun | None = None
     stopped_at: str | None = None
     schema_version: int = SCHEMA_VERSION
 
-    def __post_init__(self) -> None:
-        if self.target not in TARGETS:
-            raise ValueError(f"release.target {self.target!r} is not one of {TARGETS}")
+    @field_validator("cli_env", mode="before")
+    @classmethod
+    def _env_as_text(cls, value: Any) -> Any:
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else value
+
+    @model_validator(mode="after")
+    def _complete(self) -> Release:
         if self.schema_version != SCHEMA_VERSION:
             raise ValueError(
                 f"release record version {self.schema_version} is not {SCHEMA_VERSION}: "
@@ -133,6 +111,7 @@ class Release:
             raise ValueError("a container release must say which container it started")
         if self.target == "kubernetes" and self.kubernetes is None:
             raise ValueError("a kubernetes release must say where it rolled out")
+        return self
 
     @property
     def running(self) -> bool:
@@ -140,22 +119,7 @@ class Release:
         return self.target != "local" and self.stopped_at is None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_mapping(cls, mapping: Any) -> Release:
-        """A record from its JSON form; unknown or missing keys are errors."""
-        values = dict(mapping) if isinstance(mapping, Mapping) else mapping
-        if isinstance(values, dict):
-            if values.get("container") is not None:
-                values["container"] = _strict(
-                    ContainerRun, values["container"], "release.container"
-                )
-            if values.get("kubernetes") is not None:
-                values["kubernetes"] = KubernetesRun.from_mapping(values["kubernetes"])
-            if "cli_env" in values:
-                values["cli_env"] = {str(k): str(v) for k, v in dict(values["cli_env"]).items()}
-        return _strict(cls, values, "release")
+        return self.model_dump(mode="json")
 
 
 def now() -> str:
@@ -181,10 +145,7 @@ class ReleaseStore:
             text = path.read_text()
         except FileNotFoundError:
             return None
-        try:
-            return Release.from_mapping(json.loads(text))
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from exc
+        return parse_section(Release, json.loads(text), source=path, prefix="release")
 
     def save(self, release: Release) -> Path:
         """Write ``release`` as its target's record (replacing the previous one) atomically."""
@@ -206,7 +167,7 @@ class ReleaseStore:
         release = self.load(target)
         if release is None:
             return None
-        stopped = replace(release, stopped_at=when or now())
+        stopped = release.model_copy(update={"stopped_at": when or now()})
         self.save(stopped)
         return stopped
 

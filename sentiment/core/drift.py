@@ -28,75 +28,58 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import Field, StrictInt
 from scipy import stats
 
+from sentiment.core.config import Section
+from sentiment.core.data.spec import DataSpec
 from sentiment.core.text import normalize
 
 
-@dataclass(frozen=True)
-class DriftThresholds:
+class DriftThresholds(Section):
     """When each check counts as drifted (the ``drift.thresholds`` config section)."""
 
-    max_oov_increase: float = 0.05
-    max_length_ks: float = 0.2
-    max_score_ks: float = 0.2
-    ks_alpha: float = 0.01
-    max_label_psi: float = 0.2
-    min_rows: int = 50
-
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"drift.thresholds.{f.name} = {value!r}: must be a number >= 0")
-        if not 0 < self.ks_alpha < 1:
-            raise ValueError(f"drift.thresholds.ks_alpha = {self.ks_alpha!r}: must be in (0, 1)")
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | None) -> DriftThresholds:
-        values = dict(values or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown drift threshold(s) {unknown}; allowed: {sorted(known)}")
-        return cls(**values)
+    max_oov_increase: float = Field(0.05, ge=0)
+    max_length_ks: float = Field(0.2, ge=0)
+    max_score_ks: float = Field(0.2, ge=0)
+    ks_alpha: float = Field(0.01, gt=0, lt=1)
+    max_label_psi: float = Field(0.2, ge=0)
+    min_rows: StrictInt = Field(50, ge=0)
 
 
-@dataclass(frozen=True)
-class ReferenceSettings:
+class ReferenceSettings(Section):
     """How the reference profile is drawn from the training source (``drift.reference``).
 
     ``vocabulary_rows`` train reviews (all of them by default on IMDB) define the known
     vocabulary; ``rows`` held-out test reviews give the length, score and label baselines.
+    ``data`` has the keys of the training config's ``data:`` spec (columns, labels).
     """
 
     source: str | None = None
-    data: Mapping[str, Any] = field(default_factory=dict)
-    storage_options: Mapping[str, Any] = field(default_factory=dict)
-    rows: int = 2_000
-    vocabulary_rows: int = 25_000
-    vocabulary_min_count: int = 2
+    data: DataSpec = Field(default_factory=lambda: DataSpec())
+    storage_options: dict[str, Any] = Field(default_factory=dict)
+    rows: StrictInt = Field(2_000, ge=1)
+    vocabulary_rows: StrictInt = Field(25_000, ge=1)
+    vocabulary_min_count: StrictInt = Field(2, ge=1)
     seed: int = 42
 
-    def __post_init__(self) -> None:
-        for name in ("rows", "vocabulary_rows", "vocabulary_min_count"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"drift.reference.{name} = {value!r}: must be an integer >= 1")
 
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | None) -> ReferenceSettings:
-        values = dict(values or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown key(s) in drift.reference {unknown}; allowed: {sorted(known)}"
-            )
-        for key in ("data", "storage_options"):
-            if key in values:
-                values[key] = dict(values[key] or {})
-        return cls(**values)
+class RetrainSettings(Section):
+    """``drift.retrain``: whether ``run.py predict`` retrains when drift is found, on which
+    labelled data and with which training config (the run still passes the promotion gate)."""
+
+    enabled: bool = False
+    data: str | None = None
+    config: str = "configs/training.yaml"
+
+
+class DriftSettings(Section):
+    """The ``drift:`` section of ``configs/inference.yaml``."""
+
+    enabled: bool = True
+    reference: ReferenceSettings = Field(default_factory=lambda: ReferenceSettings())
+    thresholds: DriftThresholds = Field(default_factory=lambda: DriftThresholds())
+    retrain: RetrainSettings = Field(default_factory=lambda: RetrainSettings())
 
 
 def tokens(text: str) -> list[str]:

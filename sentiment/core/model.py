@@ -13,8 +13,9 @@ n-grams this model needs. Here every piece of fitted state is a numpy array (a s
 of 64-bit n-gram hashes stands in for the vocabulary), so saving and loading are fast and the
 file is only the arrays.
 
-Hyperparameters come from the ``model:`` section of ``configs/training.yaml``; the defaults
-here are what that file ships with, so a test or notebook gets the production model too.
+Hyperparameters come from the ``model_params:`` section of ``configs/training.yaml``
+(:class:`sentiment.core.params.ModelParams`); the defaults are what that file ships with,
+so a test or notebook gets the production model too.
 """
 
 from __future__ import annotations
@@ -34,25 +35,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
+from sentiment.core.params import DEFAULT_PARAMS as DEFAULT_PARAMS  # re-exported
+from sentiment.core.params import ModelParams, merged_params
 from sentiment.core.text import TextNormalizer
-
-DEFAULT_PARAMS: dict[str, Any] = {
-    "normalizer": {
-        "lowercase": True,
-        "negation_scope": 0,
-        "stemming": False,
-        "keep_punctuation": ["!", "?"],
-    },
-    "features": {"ngram_range": [1, 3], "min_df": 2, "max_features": 2_000_000},
-    "classifier": {
-        "nb_C": 100.0,
-        "plain_C": 100.0,
-        "nb_alpha": 1.0,
-        "sublinear_tf": True,
-        "calibration_folds": 3,
-        "max_iter": 2000,
-    },
-}
 
 # Types skops may instantiate when loading a saved model, beyond those it trusts by default
 # (scikit-learn estimators such as Pipeline, numpy arrays, builtins). Loading refuses anything
@@ -386,25 +371,9 @@ def _as_docs(docs: Iterable[str]) -> list[str]:
     return list(docs)
 
 
-def merged_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Defaults overlaid with ``params`` one section deep (a config may set one key only)."""
-    out: dict[str, Any] = {k: dict(v) for k, v in DEFAULT_PARAMS.items()}
-    for section, values in (params or {}).items():
-        if section not in out:
-            raise ValueError(f"unknown model section {section!r}; known: {sorted(out)}")
-        if values is not None and not isinstance(values, Mapping):
-            raise ValueError(f"model section {section!r} must be a mapping, got {values!r}")
-        unknown = sorted(set(values or {}) - set(out[section]))
-        if unknown:
-            raise ValueError(
-                f"unknown key(s) {unknown} in model section {section!r}; "
-                f"known: {sorted(out[section])}"
-            )
-        out[section].update(values or {})
-    return out
-
-
-def build_model(params: Mapping[str, Any] | None = None, *, random_state: int = 42) -> Pipeline:
+def build_model(
+    params: ModelParams | Mapping[str, Any] | None = None, *, random_state: int = 42
+) -> Pipeline:
     """Build the untrained pipeline: normalise -> n-gram counts -> NB/plain LR ensemble."""
     p = merged_params(params)
     features = dict(p["features"])

@@ -9,25 +9,20 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+
+from pydantic import Field
+
+from sentiment.core.config import Section
 
 
-@dataclass(frozen=True)
-class PromotionPolicy:
-    """When a new version may take the serving alias (from ``configs/training.yaml``)."""
+class PromotionPolicy(Section):
+    """When a new version may take the serving alias (``promotion:`` in
+    ``configs/training.yaml``)."""
 
-    alias: str = "production"
-    metric: str = "accuracy"
+    alias: str = Field("production", min_length=1)
+    metric: str = Field("accuracy", min_length=1)
     min_value: float = 0.85
-    max_regression: float = 0.002
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | None) -> PromotionPolicy:
-        values = dict(values or {})
-        unknown = set(values) - {"alias", "metric", "min_value", "max_regression"}
-        if unknown:
-            raise ValueError(f"unknown promotion settings {sorted(unknown)}")
-        return cls(**values)
+    max_regression: float = Field(0.002, ge=0)
 
 
 @dataclass(frozen=True)

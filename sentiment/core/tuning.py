@@ -10,76 +10,62 @@ training pipeline scores once.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import random
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import yaml
+from pydantic import Field, StrictInt, field_validator, model_validator
 from sklearn.model_selection import train_test_split
 
-from sentiment.core.model import DEFAULT_PARAMS, merged_params
-
-STRATEGIES = ("random", "grid")
-# What a trial can be selected on (validation metrics; higher is better for all three).
-SELECTION_METRICS = ("accuracy", "f1", "roc_auc")
+from sentiment.core.config import Section
+from sentiment.core.params import DEFAULT_PARAMS, ModelParams, merged_params
 
 
 class SearchSpaceError(ValueError):
     """The tuning configuration names something the model does not have, or is malformed."""
 
 
-@dataclasses.dataclass(frozen=True)
-class SearchSpec:
+def known_parameters() -> list[str]:
+    """The dotted names a search space may vary: every key of ``DEFAULT_PARAMS``."""
+    return [f"{section}.{key}" for section, keys in DEFAULT_PARAMS.items() for key in keys]
+
+
+class SearchSpec(Section):
     """The ``search:`` section of ``configs/tuning.yaml``."""
 
-    space: dict[str, list[Any]]
-    strategy: str = "random"
-    trials: int | None = 8
+    space: dict[str, list[Any]] = Field(min_length=1)
+    strategy: Literal["random", "grid"] = "random"
+    trials: StrictInt | None = Field(8, ge=1)
     seed: int = 42
-    metric: str = "accuracy"
+    metric: Literal["accuracy", "f1", "roc_auc"] = "accuracy"
     include_base: bool = True
 
+    @field_validator("space")
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | None) -> SearchSpec:
-        values = dict(values or {})
-        known = {"space", "strategy", "trials", "seed", "metric", "include_base"}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise SearchSpaceError(f"unknown key(s) in search: {unknown}; known: {sorted(known)}")
-        space = values.pop("space", None)
-        if not isinstance(space, Mapping) or not space:
-            raise SearchSpaceError("search.space must be a non-empty mapping of name: [values]")
-        spec = cls(space={str(k): _choices(k, v) for k, v in space.items()}, **values)
-        spec.check()
-        return spec
+    def _known_and_non_empty(cls, space: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for name, values in space.items():
+            if name not in known_parameters():
+                raise ValueError(f"unknown parameter {name!r}; known: {known_parameters()}")
+            if not values:
+                raise ValueError(f"{name} must be a non-empty list of values")
+        return space
 
-    def check(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise SearchSpaceError(f"search.strategy must be one of {STRATEGIES}")
-        if self.metric not in SELECTION_METRICS:
-            raise SearchSpaceError(f"search.metric must be one of {SELECTION_METRICS}")
-        if self.trials is not None and int(self.trials) < 1:
-            raise SearchSpaceError(f"search.trials must be >= 1, got {self.trials}")
+    @model_validator(mode="after")
+    def _random_needs_a_budget(self) -> SearchSpec:
         if self.strategy == "random" and self.trials is None:
-            raise SearchSpaceError("search.trials is required with the random strategy")
-        for name in self.space:
-            section, _, key = name.partition(".")
-            if section not in DEFAULT_PARAMS or key not in DEFAULT_PARAMS[section]:
-                known = [f"{s}.{k}" for s, keys in DEFAULT_PARAMS.items() for k in keys]
-                raise SearchSpaceError(f"search.space: unknown parameter {name!r}; known: {known}")
+            raise ValueError("trials is required with the random strategy")
+        return self
 
     def with_trials(self, trials: int | None) -> SearchSpec:
-        """The same search with another trial budget (``--trials``)."""
+        """The same search with another trial budget (``--trials``), validated again."""
         if trials is None:
             return self
-        spec = dataclasses.replace(self, trials=trials)
-        spec.check()
-        return spec
+        return SearchSpec.model_validate({**self.model_dump(), "trials": trials})
 
     @property
     def size(self) -> int:
@@ -87,13 +73,17 @@ class SearchSpec:
         return math.prod(len(v) for v in self.space.values())
 
 
-def _choices(name: object, values: object) -> list[Any]:
-    if not isinstance(values, list) or not values:
-        raise SearchSpaceError(f"search.space.{name} must be a non-empty list of values")
-    return list(values)
+class SplitSettings(Section):
+    """The ``split:`` section of ``configs/tuning.yaml``: the share of the train split held
+    out to score trials, and its seed (both required: the split decides what "best" means)."""
+
+    fraction: float = Field(gt=0, lt=1)
+    seed: int
 
 
-def apply_overrides(base: Mapping[str, Any] | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
+def apply_overrides(
+    base: ModelParams | Mapping[str, Any] | None, overrides: Mapping[str, Any]
+) -> dict[str, Any]:
     """Complete ``model_params``: defaults, then ``base``, then the dotted ``overrides``."""
     params = merged_params(base)
     for name, value in overrides.items():
@@ -114,7 +104,9 @@ def _combination(spec: SearchSpec, index: int) -> dict[str, Any]:
     return dict(reversed(list(out.items())))
 
 
-def expand(spec: SearchSpec, base: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+def expand(
+    spec: SearchSpec, base: ModelParams | Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """The trials to run, as dotted overrides of ``base`` (the first is ``{}`` when
     ``include_base``: the current configuration is always a candidate).
 

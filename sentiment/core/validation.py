@@ -17,51 +17,35 @@ single-label split, or a blank text column fails with a message naming each brok
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from pydantic import Field, StrictInt
+
+from sentiment.core.config import Section
 
 SPLITS = ("train", "test")
 _EXAMPLES = 3
 _EXAMPLE_CHARS = 80
 
 
-@dataclass(frozen=True)
-class ValidationRules:
-    """Thresholds for :func:`validate_splits`; every rule is checked on every run."""
+class ValidationRules(Section):
+    """Thresholds for :func:`validate_splits` (``validation:`` in ``configs/training.yaml``);
+    every rule is checked on every run. Counts are whole numbers and nothing is negative: a
+    ``1.5`` rows limit or a ``"0"`` string is a config mistake, not something to round."""
 
-    min_rows_per_split: int = 100
-    max_empty_texts: int = 0  # empty or whitespace-only texts, both splits together
-    max_duplicate_fraction: float = 0.01  # duplicate rows (after strip) within each split
-    max_leaked_fraction: float = 0.01  # distinct texts in both splits / test rows
-    min_label_fraction: float = 0.3  # each label's share of each split
-    max_conflicting_labels: int = 0  # texts carrying both labels within one split
-
-    @classmethod
-    def from_mapping(cls, m: Mapping[str, Any] | None) -> ValidationRules:
-        """Build rules from the `validation:` config section; unknown keys are an error."""
-        if m is None:
-            return cls()
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(m) - set(fields))
-        if unknown:
-            raise ValueError(
-                f"unknown key(s) in the validation config section: {', '.join(unknown)}; "
-                f"allowed: {', '.join(sorted(fields))}"
-            )
-        kwargs: dict[str, Any] = {}
-        for key, value in m.items():
-            whole = isinstance(fields[key].default, int)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"validation.{key} must be a number, got {value!r}")
-            if whole and float(value) != int(value):
-                raise ValueError(f"validation.{key} must be a whole number, got {value!r}")
-            kwargs[key] = int(value) if whole else float(value)
-            if kwargs[key] < 0:
-                raise ValueError(f"validation.{key} must not be negative, got {value!r}")
-        return cls(**kwargs)
+    min_rows_per_split: StrictInt = Field(100, ge=0)
+    # empty or whitespace-only texts, both splits together
+    max_empty_texts: StrictInt = Field(0, ge=0)
+    # duplicate rows (after strip) within each split
+    max_duplicate_fraction: float = Field(0.01, ge=0)
+    # distinct texts in both splits / test rows
+    max_leaked_fraction: float = Field(0.01, ge=0)
+    # each label's share of each split
+    min_label_fraction: float = Field(0.3, ge=0)
+    # texts carrying both labels within one split
+    max_conflicting_labels: StrictInt = Field(0, ge=0)
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,14 @@ Two steps, because ZenML caches per step:
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 from zenml import log_metadata, step
 
 from materializers import ReviewFrameMaterializer
 from sentiment.core.data import (
-    DataSpec,
+    DataSettings,
     data_fingerprint,
     load_splits,
     resolve_source,
@@ -29,21 +29,13 @@ from sentiment.core.data import (
 log = logging.getLogger(__name__)
 
 
-def _split_settings(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, Any]:
-    """(spec settings, storage options, configured source) from the `data:` config section."""
-    settings = dict(data)
-    storage_options = settings.pop("storage_options", None) or None
-    return settings, storage_options, settings.pop("source", None)
-
-
 @step(enable_cache=False)  # the only way to know whether the source changed is to read it
 def locate_source(
-    data: dict[str, Any], source: str | None = None
+    data: DataSettings, source: str | None = None
 ) -> tuple[Annotated[str, "data_source"], Annotated[str, "source_sha256"]]:
     """Resolve ``source`` (from --data / env / config, or the official archive) and hash it."""
-    _, storage_options, configured = _split_settings(data)
-    resolved = resolve_source(source, {}, configured)
-    digest = source_digest(resolved, storage_options=storage_options)
+    resolved = resolve_source(source, {}, data.source)
+    digest = source_digest(resolved, storage_options=data.storage_options or None)
     log.info("data source %s has %s", resolved, digest)
     log_metadata(metadata={"source": resolved, "source_sha256": digest})
     return resolved, digest
@@ -56,16 +48,15 @@ def locate_source(
     },
 )
 def ingest_reviews(
-    data_source: str, source_sha256: str, data: dict[str, Any]
+    data_source: str, source_sha256: str, data: DataSettings
 ) -> tuple[
     Annotated[pd.DataFrame, "train_reviews"],
     Annotated[pd.DataFrame, "test_reviews"],
     Annotated[str, "data_fingerprint"],
 ]:
     """Load (train, test) from ``data_source``; ``source_sha256`` keys the cache on its bytes."""
-    settings, storage_options, _ = _split_settings(data)
     train, test = load_splits(
-        data_source, DataSpec.from_mapping(settings), storage_options=storage_options
+        data_source, data.spec(), storage_options=data.storage_options or None
     )
     fingerprint = data_fingerprint(train, test)
     log.info("loaded %d train and %d test reviews from %s", len(train), len(test), data_source)

@@ -12,13 +12,13 @@ from sentiment.core.validation import ValidationRules, validate_splits
 
 @step
 def validate_reviews(
-    train: pd.DataFrame, test: pd.DataFrame, rules: dict[str, Any]
+    train: pd.DataFrame, test: pd.DataFrame, rules: ValidationRules
 ) -> Annotated[dict[str, Any], "validation_report"]:
     """Check schema, empty and duplicate texts, labels, balance and train/test leakage.
 
     A failure raises ``DataValidationError`` naming every failed rule with its count and
     examples, which fails the step and the pipeline before anything is trained.
     """
-    report = validate_splits(train, test, ValidationRules.from_mapping(rules)).to_dict()
+    report = validate_splits(train, test, rules).to_dict()
     log_metadata(metadata={"validation": report})
     return report

@@ -17,6 +17,7 @@ from sentiment.adapters.containers import (
     remove_container,
     run_container,
 )
+from sentiment.adapters.kubernetes.settings import KubernetesSettings
 
 log = logging.getLogger(__name__)
 
@@ -24,18 +25,18 @@ __all__ = ["CONTAINER_NAME", "containerize_bento", "rollout_kubernetes", "start_
 
 
 @step(enable_cache=False)
-def containerize_bento(bento_tag: str, container: dict[str, Any]) -> Annotated[str, "image"]:
+def containerize_bento(bento_tag: str, container: ContainerSettings) -> Annotated[str, "image"]:
     """``bentoml containerize`` with the configured backend (docker, podman or buildah)."""
-    image = containerize(bento_tag, ContainerSettings.from_mapping(container))
+    image = containerize(bento_tag, container)
     log_metadata(metadata={"image": image})
     return image
 
 
 @step(enable_cache=False)
-def start_container(image: str, container: dict[str, Any]) -> Annotated[str, "service_url"]:
+def start_container(image: str, container: ContainerSettings) -> Annotated[str, "service_url"]:
     """Run the image detached on ``host:host_port`` and wait until it is ready; a container
     left by the previous deploy is replaced (same name, same port)."""
-    settings = ContainerSettings.from_mapping(container)
+    settings = container
     remove_container(CONTAINER_NAME, settings)
     run_container(image, settings, name=CONTAINER_NAME)
     url = ready_url(settings).removesuffix(settings.ready_path)
@@ -47,8 +48,8 @@ def start_container(image: str, container: dict[str, Any]) -> Annotated[str, "se
 def rollout_kubernetes(
     image: str,
     model_version: str,
-    container: dict[str, Any],
-    kubernetes: dict[str, Any],
+    container: ContainerSettings,
+    kubernetes: KubernetesSettings,
     image_registry: str | None = None,
 ) -> Annotated[dict[str, Any], "rollout"]:
     """Push the image, render the overlay for this release, apply it and wait; a failed
@@ -61,21 +62,20 @@ def rollout_kubernetes(
         render_manifests,
     )
 
-    settings = ContainerSettings.from_mapping(container)
-    pushed = push_image(image, image_registry, settings) if image_registry else image
+    pushed = push_image(image, image_registry, container) if image_registry else image
     manifests = render_manifests(
-        Path(kubernetes["overlay"]),
+        Path(kubernetes.overlay),
         image=pushed,
         model_version=model_version,
-        namespace=kubernetes.get("namespace"),
-        replicas=kubernetes.get("replicas"),
+        namespace=kubernetes.namespace,
+        replicas=kubernetes.replicas,
     )
     try:
         result = apply_and_wait(
             manifests,
-            namespace=kubernetes["namespace"],
-            timeout_s=int(kubernetes.get("rollout_timeout_s", 300)),
-            kubeconfig=kubernetes.get("kubeconfig"),
+            namespace=kubernetes.namespace,
+            timeout_s=kubernetes.rollout_timeout_s,
+            kubeconfig=kubernetes.kubeconfig,
         )
     except RolloutError as exc:
         raise RuntimeError(f"rollout of {pushed} failed and was undone: {exc}") from exc

@@ -7,26 +7,19 @@ from typing import Annotated, Any
 from zenml import log_metadata, step
 
 from sentiment.adapters.registry import resolve_model
+from sentiment.core.batch import ModelSelector
 
 
 @step(enable_cache=False)  # the alias moves between runs: never replay an old answer
 def resolve_model_version(
-    model: dict[str, Any], model_version: str | None = None
+    model: ModelSelector, model_version: str | None = None
 ) -> Annotated[dict[str, Any], "model_ref"]:
     """``model_version`` when given, else the version holding ``model.alias``.
 
     Resolving once, up front, means every later step uses the same version even if the
     alias is moved while the batch is being scored.
     """
-    settings = dict(model)
-    unknown = sorted(set(settings) - {"registered_model_name", "alias"})
-    if unknown:
-        raise ValueError(f"unknown key(s) in the model config section: {unknown}")
-    ref = resolve_model(
-        settings.get("registered_model_name", "sentiment-classifier"),
-        alias=settings.get("alias", "production"),
-        version=model_version,
-    )
+    ref = resolve_model(model.registered_model_name, alias=model.alias, version=model_version)
     log_metadata(
         metadata={
             "model_name": ref.name,

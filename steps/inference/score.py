@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 def score_batch(
     model_ref: dict[str, Any],
     input_uri: str,
-    batch: dict[str, Any],
+    batch: BatchSpec,
     output_uri: str | None = None,
 ) -> tuple[Annotated[dict[str, Any], "batch_summary"], Annotated[pd.DataFrame, "batch_sample"]]:
     """Stream ``input_uri`` through the model into ``output_uri`` inside this one step.
@@ -32,7 +32,7 @@ def score_batch(
     scores, for the drift check) leave the step: the input itself never becomes an artifact,
     so a million-row file needs the memory of one chunk.
     """
-    spec = BatchSpec.from_mapping(batch)
+    spec = batch
     ref = ModelRef.from_dict(model_ref)
     model = load_registered(ref)
     sample = ReservoirSample(spec.sample_rows, seed=spec.seed)

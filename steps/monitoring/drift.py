@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,10 +17,9 @@ from zenml.types import HTMLString
 
 from sentiment.adapters.registry import DATA_FINGERPRINT_TAG, ZENML_RUN_TAG
 from sentiment.core.batch import ModelRef
-from sentiment.core.data import DataSpec, data_fingerprint, ensure_official_archive, load_splits
+from sentiment.core.data import data_fingerprint, ensure_official_archive, load_splits
 from sentiment.core.drift import (
-    DriftThresholds,
-    ReferenceSettings,
+    DriftSettings,
     TextProfile,
     build_reference,
     compare,
@@ -31,8 +29,6 @@ from steps.inference.models import load_registered
 from steps.tracking import log_artifact, log_metrics
 
 log = logging.getLogger(__name__)
-
-DRIFT_SECTION_KEYS = frozenset({"enabled", "reference", "thresholds", "retrain"})
 
 
 def training_source(ref: ModelRef) -> str | None:
@@ -81,15 +77,6 @@ def _reference_source(ref: ModelRef, cli_value: str | None, configured: str | No
     return str(ensure_official_archive())
 
 
-def check_drift_settings(drift: Mapping[str, Any]) -> None:
-    unknown = sorted(set(drift) - DRIFT_SECTION_KEYS)
-    if unknown:
-        raise ValueError(
-            f"unknown key(s) in the drift config section: {unknown}; "
-            f"allowed: {sorted(DRIFT_SECTION_KEYS)}"
-        )
-
-
 @step(
     enable_cache=False,  # the reference source is read again: it may have changed
     output_materializers={"drift_histograms": PillowImageMaterializer},
@@ -98,7 +85,7 @@ def detect_drift(
     sample: pd.DataFrame,
     model_ref: dict[str, Any],
     batch_summary: dict[str, Any],
-    drift: dict[str, Any],
+    drift: DriftSettings,
     reference_source: str | None = None,
 ) -> tuple[
     Annotated[dict[str, Any], "drift_report"],
@@ -111,15 +98,11 @@ def detect_drift(
     must come from the very model version being checked, on held-out reviews; recomputing
     costs seconds and needs no extra artifact kept in sync with every registered version.
     """
-    check_drift_settings(drift)
-    settings = ReferenceSettings.from_mapping(drift.get("reference"))
-    thresholds = DriftThresholds.from_mapping(drift.get("thresholds"))
+    settings, thresholds = drift.reference, drift.thresholds
     ref = ModelRef.from_dict(model_ref)
     threshold = float(batch_summary.get("threshold", 0.5))
     source = _reference_source(ref, reference_source, settings.source)
-    train, test = load_splits(
-        source, DataSpec.from_mapping(settings.data), storage_options=settings.storage_options
-    )
+    train, test = load_splits(source, settings.data, storage_options=settings.storage_options)
     fingerprint = data_fingerprint(train, test)
     trained_on = ref.tags.get(DATA_FINGERPRINT_TAG)
     same_data = trained_on == fingerprint if trained_on else None

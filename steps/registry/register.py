@@ -158,7 +158,7 @@ def register_and_promote(
     data_fingerprint: str,
     train_seconds: float,
     training_key: str,
-    promotion: dict[str, Any],
+    promotion: PromotionPolicy,
     registered_model_name: str = "sentiment-classifier",
     force_register: bool = False,
 ) -> Annotated[dict[str, Any], "promotion_summary"]:
@@ -167,7 +167,7 @@ def register_and_promote(
     ``model`` and ``test`` arrive unloaded: an unchanged rerun never reads them.
     ``force_register`` (``run.py train --force-register``) registers a new version anyway.
     """
-    policy = PromotionPolicy.from_mapping(promotion)
+    policy = promotion
     name = registered_model_name
     zenml_run_id = str(get_step_context().pipeline_run.id)
     twins = [] if force_register else find_twins(name, training_key)

@@ -16,6 +16,7 @@ from zenml import log_metadata, step
 
 from materializers import SkopsModelMaterializer
 from sentiment.core.identity import training_key as make_training_key
+from sentiment.core.params import ModelParams
 from steps.tracking import log_params
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 def train_model(
     train: pd.DataFrame,
     data_fingerprint: str,
-    model_params: dict[str, Any],
+    model_params: ModelParams,
     code_version: str,
     random_state: int = 42,
 ) -> tuple[

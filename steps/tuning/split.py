@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 from zenml import log_metadata, step
 
 from materializers import ReviewFrameMaterializer
 from sentiment.core.data import data_fingerprint
-from sentiment.core.tuning import validation_split
+from sentiment.core.tuning import SplitSettings, validation_split
 
 
 @step(
@@ -19,11 +19,11 @@ from sentiment.core.tuning import validation_split
     }
 )
 def split_validation(
-    train: pd.DataFrame, split: dict[str, Any]
+    train: pd.DataFrame, split: SplitSettings
 ) -> tuple[Annotated[pd.DataFrame, "fit_reviews"], Annotated[pd.DataFrame, "validation_reviews"]]:
     """Seeded, stratified (fit, validation) split of train. The step gets no test split:
     what the search selects on cannot have seen it."""
-    fit, validation = validation_split(train, float(split["fraction"]), int(split["seed"]))
+    fit, validation = validation_split(train, split.fraction, split.seed)
     log_metadata(
         metadata={
             "fit_rows": len(fit),

@@ -21,6 +21,7 @@ from zenml import log_metadata, step
 from sentiment.core.data import data_fingerprint
 from sentiment.core.metrics import compute_metrics
 from sentiment.core.model import build_model
+from sentiment.core.params import ModelParams
 from sentiment.core.tuning import SearchSpec, apply_overrides, expand, logged_params, select_best
 from steps.tracking import active_run_id, child_run, log_artifact, log_metrics, log_params, set_tags
 
@@ -37,7 +38,7 @@ def _fingerprint(frame: pd.DataFrame) -> str:
 def run_trial(
     index: int,
     overrides: dict[str, Any],
-    base_params: dict[str, Any],
+    base_params: ModelParams,
     fit: pd.DataFrame,
     validation: pd.DataFrame,
     random_state: int,
@@ -70,13 +71,13 @@ def run_trial(
 def run_trials(
     fit: pd.DataFrame,
     validation: pd.DataFrame,
-    base_params: dict[str, Any],
-    search: dict[str, Any],
+    base_params: ModelParams,
+    search: SearchSpec,
     random_state: int = 42,
 ) -> Annotated[dict[str, Any], "tuning_results"]:
     """Run the search; returns every trial, the best one and what the trials were fitted
     and scored on (rows and fingerprints)."""
-    spec = SearchSpec.from_mapping(search)
+    spec = search
     plan = expand(spec, base_params)
     data = {
         "fit_rows": len(fit),

@@ -35,9 +35,9 @@ from tests.support.cli import ProjectSandbox
 DEFAULTS = config_parameters(CONFIGS_DIR / "deployment.yaml")
 PODMAN_ENV = {"CONTAINERS_CONF": "/somewhere/containers.conf"}
 OBJECTS = (
-    KubeObject("apps/v1", "Deployment", "sentiment-classifier"),
-    KubeObject("v1", "Service", "sentiment-classifier"),
-    KubeObject("keda.sh/v1alpha1", "ScaledObject", "sentiment-classifier"),
+    KubeObject(api_version="apps/v1", kind="Deployment", name="sentiment-classifier"),
+    KubeObject(api_version="v1", kind="Service", name="sentiment-classifier"),
+    KubeObject(api_version="keda.sh/v1alpha1", kind="ScaledObject", name="sentiment-classifier"),
 )
 
 
@@ -56,7 +56,7 @@ def _release(target: str, **fields: object) -> Release:
 
 
 def _podman_release(**changes: object) -> Release:
-    run = ContainerRun("sentiment-classifier", "127.0.0.1", 3999)
+    run = ContainerRun(name="sentiment-classifier", host="127.0.0.1", host_port=3999)
     return _release("container", **{"cli_env": dict(PODMAN_ENV), "container": run, **changes})
 
 
@@ -83,7 +83,12 @@ def _args(target: str, **flags: object) -> argparse.Namespace:
 @pytest.mark.parametrize(
     "release",
     [
-        Release("local", "2", "sentiment-classifier:x", "2026-01-01T00:00:00+00:00"),
+        Release(
+            target="local",
+            model_version="2",
+            bento_tag="sentiment-classifier:x",
+            deployed_at="2026-01-01T00:00:00+00:00",
+        ),
         _podman_release(),
         _kubernetes_release(),
     ],
@@ -110,7 +115,9 @@ def test_a_record_with_an_unknown_key_is_refused(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     data["kubernetes"]["objects"][0]["namespace"] = "elsewhere"
     path.write_text(json.dumps(data))
-    with pytest.raises(ValueError, match=r"unknown key\(s\) \['namespace'\]") as refused:
+    with pytest.raises(
+        ValueError, match=r"unknown key 'release\.kubernetes\.objects\.0\.namespace'"
+    ) as refused:
         store.load("kubernetes")
     assert str(path) in str(refused.value)
 
@@ -156,7 +163,9 @@ def test_deploy_records_the_backend_env_and_port_it_ran_with() -> None:
         image="sentiment-classifier:abc",
     )
     assert (record.backend, record.cli, record.cli_env) == ("podman", "podman", PODMAN_ENV)
-    assert record.container == ContainerRun("sentiment-classifier", "127.0.0.1", 4001)
+    assert record.container == ContainerRun(
+        name="sentiment-classifier", host="127.0.0.1", host_port=4001
+    )
     assert record.container.address == "http://127.0.0.1:4001"
     assert record.running
 
@@ -298,7 +307,9 @@ def readyz_server() -> Iterator[int]:
 
 
 def test_status_asks_the_recorded_address(readyz_server: int) -> None:
-    release = _podman_release(container=ContainerRun("c", "0.0.0.0", readyz_server))
+    release = _podman_release(
+        container=ContainerRun(name="c", host="0.0.0.0", host_port=readyz_server)
+    )
     row = describe(release)
     assert row["state"] == "running"
     assert row["ready"] is True
@@ -323,7 +334,9 @@ def test_run_py_status_and_undeploy_with_and_without_records(
     assert "nothing deployed from here" in sandbox.run("status", check=True).stdout
 
     store = ReleaseStore(sandbox.state_dir / "releases")
-    store.save(_podman_release(container=ContainerRun("c", "127.0.0.1", readyz_server)))
+    store.save(
+        _podman_release(container=ContainerRun(name="c", host="127.0.0.1", host_port=readyz_server))
+    )
     store.save(_kubernetes_release(stopped_at="2026-01-02T00:00:00+00:00"))
     rows = json.loads(sandbox.run("status", "--json", check=True).stdout)
     assert [(r["target"], r["state"], r["ready"]) for r in rows] == [

@@ -150,7 +150,7 @@ def test_trials_saw_the_validation_split_of_train_never_the_test_split(
     settings = yaml.safe_load(base_config.read_text())["parameters"]["data"]
     settings.pop("source")
     settings.pop("storage_options")
-    train, test = load_splits(flipped_test_dataset, DataSpec.from_mapping(settings))
+    train, test = load_splits(flipped_test_dataset, DataSpec.model_validate(settings))
     fit, validation = validation_split(train, SPLIT["fraction"], SPLIT["seed"])
     data = tuning["summary"]["data"]
     assert data["fit_rows"] + data["validation_rows"] == len(train)

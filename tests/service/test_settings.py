@@ -63,29 +63,34 @@ def test_env_var_points_at_another_file(tmp_path: Path, monkeypatch: pytest.Monk
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        (with_change("service", "workers", 0), "service.workers must be a positive integer"),
-        (with_change("service", "workers", "2"), "service.workers must be a positive integer"),
-        (with_change("service", "workers", True), "service.workers must be a positive integer"),
-        (with_change("service", "access_log", "no"), "service.access_log must be true or false"),
-        (with_change("service", "timeout_s", 0), "service.timeout_s must be a number in (0"),
+        (with_change("service", "workers", 0), "service.workers: Input should be greater than"),
+        (with_change("service", "workers", "2"), "service.workers: Input should be a valid int"),
+        (with_change("service", "workers", True), "service.workers: Input should be a valid int"),
+        (with_change("service", "access_log", "no"), "service.access_log: Input should be a"),
+        (with_change("service", "timeout_s", 0), "service.timeout_s: Input should be greater"),
         (with_change("model", "positive_threshold", 1.5), "model.positive_threshold"),
-        (with_change("model", "alias", " "), "model.alias must be a non-empty string"),
-        (with_change("batching", "max_batch_size", 1), "max_batch_size must be at least 2"),
-        (with_change("auth", "open_paths", ["livez"]), "auth.open_paths must be a list of URL"),
+        (with_change("model", "alias", " "), "model.alias: Value error, must be a non-empty"),
+        (
+            with_change("batching", "max_batch_size", 1),
+            "batching.max_batch_size: Input should be greater than or equal to 2",
+        ),
+        (with_change("auth", "open_paths", ["livez"]), "auth.open_paths.0: String should match"),
         (
             with_change("metrics", "duration_buckets", [0.1, 0.1]),
-            "metrics.duration_buckets must be a non-empty, strictly increasing list",
+            "metrics.duration_buckets: Value error, must be a strictly increasing list",
         ),
-        (with_change("limits", "max_text_char", 5), "unknown key(s) in limits: max_text_char"),
-        (with_change("limits", "body_read_timeout_s", 0), "limits.body_read_timeout_s must be"),
+        (with_change("metrics", "duration_buckets", []), "metrics.duration_buckets: Tuple should"),
+        (with_change("limits", "max_text_char", 5), "unknown key 'limits.max_text_char'"),
+        (with_change("limits", "max_batch_size", 5), "use batching.max_batch_size"),
+        (with_change("limits", "body_read_timeout_s", 0), "limits.body_read_timeout_s: Input"),
         (
             with_change("limits", "body_read_timeout_s", 30),
             "limits.body_read_timeout_s must be below service.timeout_s",
         ),
-        ({k: v for k, v in SHIPPED.items() if k != "auth"}, "missing key <top level>.auth"),
-        ({**SHIPPED, "extra": {}}, "unknown key(s) in <top level>: extra"),
-        ({**SHIPPED, "limits": [1]}, "section 'limits' must be a mapping"),
-        ([], "section '<top level>' must be a mapping"),
+        ({k: v for k, v in SHIPPED.items() if k != "auth"}, "missing key 'auth'"),
+        ({**SHIPPED, "extra": {}}, "unknown key 'extra'"),
+        ({**SHIPPED, "limits": [1]}, "limits: Input should be a valid dictionary"),
+        ([], "Input should be a valid dictionary"),
     ],
 )
 def test_mistakes_name_the_key(raw: Any, message: str) -> None:
@@ -98,7 +103,7 @@ def test_mistakes_name_the_key(raw: Any, message: str) -> None:
 def test_missing_key_inside_a_section() -> None:
     raw = copy.deepcopy(SHIPPED)
     del raw["limits"]["max_text_chars"]
-    with pytest.raises(SettingsError, match=r"missing key limits\.max_text_chars"):
+    with pytest.raises(SettingsError, match=r"missing key 'limits\.max_text_chars'"):
         parse_settings(raw)
 
 

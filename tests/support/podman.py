@@ -121,12 +121,14 @@ class Podman:
         ``--network=bridge``: containers.conf makes host networking the default (for builds);
         a served container gets its own netns and a 127.0.0.1-bound published port instead.
         """
-        base = ContainerSettings(
-            backend="podman",
-            env=dict(self.env),
-            run_args=("--network=bridge",),
+        return ContainerSettings.model_validate(
+            {
+                "backend": "podman",
+                "env": dict(self.env),
+                "run_args": ("--network=bridge",),
+                **overrides,
+            }
         )
-        return replace(base, **overrides)  # type: ignore[arg-type]
 
     def remove_images(self, refs: Sequence[str]) -> None:
         """Remove images by reference, ignoring ones already gone."""

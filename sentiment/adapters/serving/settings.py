@@ -1,9 +1,10 @@
 """The service's runtime settings, parsed from ``configs/serving.yaml``.
 
-Why a parser instead of reading the YAML in ``service.py``: the service reads these values at
+Why a model instead of reading the YAML in ``service.py``: the service reads these values at
 import time in every worker, so a typo must fail there with the key and the problem named,
 not as a ``KeyError`` deep inside BentoML's start-up. Unknown keys are errors too, so a
-misspelt option never silently falls back to a default.
+misspelt option never silently falls back to a default. Every value is required (except the
+body read timeout): the file is the one place the service is tuned, so it states them all.
 """
 
 from __future__ import annotations
@@ -11,68 +12,122 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+
+from sentiment.core.config import ConfigError, Section, parse_section
 
 CONFIG_ENV_VAR = "SENTIMENT_SERVING_CONFIG"
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[3] / "configs" / "serving.yaml"
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigError):
     """The serving configuration is missing, malformed or out of range."""
 
 
-@dataclass(frozen=True)
-class ServiceSettings:
-    name: str
-    workers: int
-    inference_threads: int
-    timeout_s: float
-    max_concurrency: int
-    access_log: bool
-    untraced_paths: tuple[str, ...]
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value
 
 
-@dataclass(frozen=True)
-class ModelSettings:
-    alias: str
-    positive_threshold: float
+def _increasing(values: tuple[float, ...]) -> tuple[float, ...]:
+    if any(b <= a for a, b in itertools.pairwise(values)):
+        raise ValueError("must be a strictly increasing list of numbers")
+    return values
 
 
-@dataclass(frozen=True)
-class LimitSettings:
-    max_batch_size: int
-    max_text_chars: int
-    max_body_bytes: int
+Text = Annotated[StrictStr, AfterValidator(_non_blank)]
+UrlPath = Annotated[StrictStr, Field(pattern=r"^/")]
+Buckets = Annotated[tuple[float, ...], Field(min_length=1), AfterValidator(_increasing)]
+
+
+class ServiceSettings(Section):
+    name: Text
+    workers: StrictInt = Field(ge=1)
+    inference_threads: StrictInt = Field(ge=0)
+    timeout_s: float = Field(gt=0, le=3600)
+    max_concurrency: StrictInt = Field(ge=1)
+    access_log: StrictBool
+    untraced_paths: tuple[UrlPath, ...]
+
+
+class ModelSettings(Section):
+    alias: Text
+    positive_threshold: float = Field(ge=0, le=1)
+
+
+class BatchingSettings(Section):
+    # BentoML and the batcher both need room for more than one text per call.
+    max_batch_size: StrictInt = Field(ge=2)
+
+
+class LimitSettings(Section):
+    """What one request may carry; ``max_batch_size`` is ``batching.max_batch_size`` (one
+    limit, stated once in the file, checked wherever a request is)."""
+
+    max_batch_size: StrictInt = Field(ge=1)
+    max_text_chars: StrictInt = Field(ge=1)
+    max_body_bytes: StrictInt = Field(ge=1)
     # Seconds a client gets to deliver the whole body (slow-loris guard, 408 after it).
-    body_read_timeout_s: float = 10.0
+    body_read_timeout_s: float = Field(10.0, gt=0, le=3600)
 
 
-@dataclass(frozen=True)
-class AuthSettings:
-    token_env: str
-    open_paths: tuple[str, ...]
+class AuthSettings(Section):
+    token_env: Text
+    open_paths: tuple[UrlPath, ...]
 
 
-@dataclass(frozen=True)
-class MetricSettings:
-    batch_size_buckets: tuple[float, ...]
-    input_length_buckets: tuple[float, ...]
-    duration_buckets: tuple[float, ...]
+class MetricSettings(Section):
+    batch_size_buckets: Buckets
+    input_length_buckets: Buckets
+    duration_buckets: Buckets
 
 
-@dataclass(frozen=True)
-class ServingSettings:
+class ServingSettings(Section):
     service: ServiceSettings
     model: ModelSettings
+    batching: BatchingSettings
     limits: LimitSettings
     auth: AuthSettings
     metrics: MetricSettings
-    source: str = "<mapping>"
+    _source: str = PrivateAttr("<mapping>")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _batch_limit_from_batching(cls, raw: Any) -> Any:
+        """Copy ``batching.max_batch_size`` into ``limits`` (``limits`` may not set it)."""
+        if not isinstance(raw, dict):
+            return raw
+        limits, batching = raw.get("limits"), raw.get("batching")
+        if isinstance(limits, dict) and "max_batch_size" in limits:
+            raise ValueError("limits.max_batch_size is not a setting: use batching.max_batch_size")
+        if isinstance(limits, dict) and isinstance(batching, dict) and "max_batch_size" in batching:
+            return {**raw, "limits": {**limits, "max_batch_size": batching["max_batch_size"]}}
+        return raw
+
+    @model_validator(mode="after")
+    def _body_before_request_timeout(self) -> ServingSettings:
+        if self.limits.body_read_timeout_s >= self.service.timeout_s:
+            # Otherwise a slow body would meet BentoML's request timeout (a 504) before the 408.
+            raise ValueError("limits.body_read_timeout_s must be below service.timeout_s")
+        return self
+
+    @property
+    def source(self) -> str:
+        """The file the settings were read from (for messages)."""
+        return self._source
 
     def bentoml_config(self) -> dict[str, Any]:
         """Keyword arguments for ``@bentoml.service`` (its own config schema)."""
@@ -91,133 +146,10 @@ class ServingSettings:
         }
 
 
-class _Section:
-    """Typed reads from one mapping, with errors that name ``section.key`` and the file."""
-
-    def __init__(self, data: Mapping[str, Any], name: str, source: str) -> None:
-        if not isinstance(data, Mapping):
-            raise SettingsError(f"{source}: section {name!r} must be a mapping, got {data!r}")
-        self.data, self.name, self.source = data, name, source
-        self.used: set[str] = set()
-
-    def _get(self, key: str) -> Any:
-        if key not in self.data:
-            raise SettingsError(f"{self.source}: missing key {self.name}.{key}")
-        self.used.add(key)
-        return self.data[key]
-
-    def _fail(self, key: str, expected: str) -> SettingsError:
-        return SettingsError(
-            f"{self.source}: {self.name}.{key} must be {expected}, got {self.data[key]!r}"
-        )
-
-    def text(self, key: str) -> str:
-        value = self._get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self._fail(key, "a non-empty string")
-        return value
-
-    def flag(self, key: str) -> bool:
-        value = self._get(key)
-        if not isinstance(value, bool):
-            raise self._fail(key, "true or false")
-        return value
-
-    def positive_int(self, key: str) -> int:
-        value = self._get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise self._fail(key, "a positive integer")
-        return value
-
-    def non_negative_int(self, key: str) -> int:
-        value = self._get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self._fail(key, "an integer >= 0")
-        return value
-
-    def number(self, key: str, *, low: float, high: float, low_open: bool = False) -> float:
-        value = self._get(key)
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if ok:
-            ok = (value > low if low_open else value >= low) and value <= high
-        if not ok:
-            bracket = "(" if low_open else "["
-            raise self._fail(key, f"a number in {bracket}{low}, {high}]")
-        return float(value)
-
-    def buckets(self, key: str) -> tuple[float, ...]:
-        value = self._get(key)
-        if (
-            not isinstance(value, list)
-            or not value
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-            or any(b <= a for a, b in itertools.pairwise(value))
-        ):
-            raise self._fail(key, "a non-empty, strictly increasing list of numbers")
-        return tuple(float(v) for v in value)
-
-    def paths(self, key: str) -> tuple[str, ...]:
-        value = self._get(key)
-        if not isinstance(value, list) or not all(
-            isinstance(v, str) and v.startswith("/") for v in value
-        ):
-            raise self._fail(key, "a list of URL paths starting with '/'")
-        return tuple(value)
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise SettingsError(
-                f"{self.source}: unknown key(s) in {self.name}: {', '.join(unknown)}"
-            )
-
-
 def parse_settings(raw: Any, *, source: str = "<mapping>") -> ServingSettings:
-    """Validate the parsed YAML document and build :class:`ServingSettings`."""
-    top = _Section(raw, "<top level>", source)
-    sections = {
-        name: _Section(top._get(name), name, source)
-        for name in ("service", "model", "batching", "limits", "auth", "metrics")
-    }
-    top.done()
-    svc, mdl, bat = sections["service"], sections["model"], sections["batching"]
-    lim, auth, met = sections["limits"], sections["auth"], sections["metrics"]
-    settings = ServingSettings(
-        service=ServiceSettings(
-            name=svc.text("name"),
-            workers=svc.positive_int("workers"),
-            inference_threads=svc.non_negative_int("inference_threads"),
-            timeout_s=svc.number("timeout_s", low=0, high=3600, low_open=True),
-            max_concurrency=svc.positive_int("max_concurrency"),
-            access_log=svc.flag("access_log"),
-            untraced_paths=svc.paths("untraced_paths"),
-        ),
-        model=ModelSettings(
-            alias=mdl.text("alias"),
-            positive_threshold=mdl.number("positive_threshold", low=0, high=1),
-        ),
-        limits=LimitSettings(
-            max_batch_size=bat.positive_int("max_batch_size"),
-            max_text_chars=lim.positive_int("max_text_chars"),
-            max_body_bytes=lim.positive_int("max_body_bytes"),
-            body_read_timeout_s=lim.number("body_read_timeout_s", low=0, high=3600, low_open=True),
-        ),
-        auth=AuthSettings(token_env=auth.text("token_env"), open_paths=auth.paths("open_paths")),
-        metrics=MetricSettings(
-            batch_size_buckets=met.buckets("batch_size_buckets"),
-            input_length_buckets=met.buckets("input_length_buckets"),
-            duration_buckets=met.buckets("duration_buckets"),
-        ),
-        source=source,
-    )
-    for section in sections.values():
-        section.done()
-    if settings.limits.max_batch_size < 2:
-        # BentoML and the batcher both need room for more than one text per call.
-        raise SettingsError(f"{source}: batching.max_batch_size must be at least 2")
-    if settings.limits.body_read_timeout_s >= settings.service.timeout_s:
-        # Otherwise a slow body would meet BentoML's request timeout (a 504) before the 408.
-        raise SettingsError(f"{source}: limits.body_read_timeout_s must be below service.timeout_s")
+    """Validate the parsed YAML document into :class:`ServingSettings`."""
+    settings = parse_section(ServingSettings, raw, source=source, error=SettingsError)
+    settings._source = source
     return settings
 
 

@@ -13,6 +13,7 @@ from sentiment.core.batch.spec import (
     BatchInputError,
     BatchSpec,
     ModelRef,
+    ModelSelector,
 )
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "BatchResult",
     "BatchSpec",
     "ModelRef",
+    "ModelSelector",
     "ReservoirSample",
     "input_columns",
     "score_file",

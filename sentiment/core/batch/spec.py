@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import Field, StrictInt, field_validator
+
+from sentiment.core.config import Section
+
 LABEL_NAMES = ("negative", "positive")
 #: Columns the scorer adds to every output row.
 PREDICTION_COLUMNS = ("label", "score", "model_name", "model_version")
@@ -15,48 +19,36 @@ class BatchInputError(ValueError):
     """The input or output of a batch cannot be used as given; the message says why."""
 
 
-@dataclass(frozen=True)
-class BatchSpec:
+class BatchSpec(Section):
     """How to read, score and write one batch (the ``batch:`` section of the inference config).
 
     ``keep_columns`` lists the input columns copied to the output (``None``: all of them);
     ``sample_rows`` bounds the reservoir sample handed to the drift check.
     """
 
-    text_column: str = "text"
+    text_column: str = Field("text", min_length=1)
     keep_columns: tuple[str, ...] | None = None
-    chunk_rows: int = 10_000
-    sample_rows: int = 5_000
-    threshold: float = 0.5
+    chunk_rows: StrictInt = Field(10_000, ge=1)
+    sample_rows: StrictInt = Field(5_000, ge=1)
+    threshold: float = Field(0.5, gt=0, lt=1)
     seed: int = 42
-    storage_options: Mapping[str, Any] = field(default_factory=dict)
+    storage_options: dict[str, Any] = Field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.text_column, str) or not self.text_column:
-            raise ValueError("batch.text_column must be a non-empty string")
-        if self.keep_columns is not None:
-            if isinstance(self.keep_columns, str):
-                raise ValueError("batch.keep_columns must be a list of column names or null")
-            object.__setattr__(self, "keep_columns", tuple(str(c) for c in self.keep_columns))
-        for name in ("chunk_rows", "sample_rows"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"batch.{name} = {value!r}: must be a positive integer")
-        if not 0.0 < float(self.threshold) < 1.0:
-            raise ValueError(f"batch.threshold = {self.threshold!r}: must be between 0 and 1")
-        object.__setattr__(self, "storage_options", dict(self.storage_options or {}))
-
+    @field_validator("keep_columns", mode="before")
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | None) -> BatchSpec:
-        """Build from the config section; unknown keys are an error (they are usually typos)."""
-        values = dict(values or {})
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown key(s) in the batch config section: {unknown}; allowed: {sorted(known)}"
-            )
-        return cls(**values)
+    def _a_list_not_a_name(cls, value: Any) -> Any:
+        # A bare string would otherwise be taken as a sequence of one-letter columns.
+        if isinstance(value, str):
+            raise ValueError("must be a list of column names or null")
+        return value
+
+
+class ModelSelector(Section):
+    """Which registered model scores the batch (the ``model:`` section of the inference
+    config): the version holding ``alias`` unless the command line names a version."""
+
+    registered_model_name: str = Field("sentiment-classifier", min_length=1)
+    alias: str = Field("production", min_length=1)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sentiment.core.data.archive import (
 from sentiment.core.data.digest import source_digest
 from sentiment.core.data.frames import data_fingerprint
 from sentiment.core.data.readers import load_splits
-from sentiment.core.data.spec import DEFAULT_LABEL_MAP, DataLoadError, DataSpec
+from sentiment.core.data.spec import DEFAULT_LABEL_MAP, DataLoadError, DataSettings, DataSpec
 
 __all__ = [
     "DATA_ENV_VAR",
@@ -32,6 +32,7 @@ __all__ = [
     "OFFICIAL_SHA256",
     "OFFICIAL_URL",
     "DataLoadError",
+    "DataSettings",
     "DataSpec",
     "data_fingerprint",
     "default_cache_dir",

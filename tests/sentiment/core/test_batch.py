@@ -23,6 +23,7 @@ from sentiment.core.batch import (
     input_columns,
     score_file,
 )
+from sentiment.core.config import ConfigError, parse_section
 from tests.support.s3 import moto_s3
 
 MODEL = ModelRef("sentiment-classifier", "7", "production")
@@ -256,15 +257,15 @@ def test_failure_midway_leaves_previous_output_untouched(tmp_path):
 
 
 def test_batch_spec_rejects_bad_settings():
-    with pytest.raises(ValueError, match=r"in the batch config section: \['chunk'\]"):
-        BatchSpec.from_mapping({"chunk": 5})
+    with pytest.raises(ConfigError, match=r"unknown key 'batch.chunk'"):
+        parse_section(BatchSpec, {"chunk": 5}, prefix="batch")
     with pytest.raises(ValueError, match="chunk_rows"):
         BatchSpec(chunk_rows=0)
     with pytest.raises(ValueError, match="keep_columns"):
-        BatchSpec.from_mapping({"keep_columns": "id"})
+        BatchSpec.model_validate({"keep_columns": "id"})
     with pytest.raises(ValueError, match="threshold"):
         BatchSpec(threshold=1.5)
-    assert BatchSpec.from_mapping({"keep_columns": ["id"]}).keep_columns == ("id",)
+    assert BatchSpec.model_validate({"keep_columns": ["id"]}).keep_columns == ("id",)
 
 
 @pytest.mark.integration

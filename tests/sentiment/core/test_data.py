@@ -6,7 +6,6 @@ and the s3:// test a real moto server, so nothing here needs the network.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import gzip
 import hashlib
@@ -22,9 +21,11 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from sentiment.core.config import ConfigError, parse_section
 from sentiment.core.data import (
     OFFICIAL_SHA256,
     DataLoadError,
+    DataSettings,
     DataSpec,
     data_fingerprint,
     default_cache_dir,
@@ -150,7 +151,7 @@ def test_train_test_directory_mixing_csv_and_parquet(tmp_path):
 
 
 def test_configured_columns_and_label_names(tmp_path):
-    spec = DataSpec.from_mapping(
+    spec = DataSettings.model_validate(
         {
             "source": "ignored-here",  # belongs to resolve_source, accepted in the section
             "text_column": "review",
@@ -344,15 +345,15 @@ def test_directory_missing_test_file(tmp_path):
 
 
 def test_dataspec_rejects_bad_config():
-    with pytest.raises(ValueError, match=r"unknown key.*text_colum"):
-        DataSpec.from_mapping({"text_colum": "x"})
+    with pytest.raises(ConfigError, match=r"unknown key 'data.text_colum'"):
+        parse_section(DataSettings, {"text_colum": "x"}, prefix="data")
     with pytest.raises(ValueError, match="must map to 0 or 1"):
         DataSpec(label_map={"meh": 2})
-    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+    with pytest.raises(ValueError, match="test_fraction"):
         DataSpec(test_fraction=1.0)
     with pytest.raises(ValueError, match="must be different"):
         DataSpec(text_column="x", label_column="x")
-    assert DataSpec.from_mapping(None) == DataSpec()
+    assert parse_section(DataSpec, None) == DataSpec()
 
 
 def test_dataspec_is_a_plain_value():
@@ -360,7 +361,7 @@ def test_dataspec_is_a_plain_value():
     assert spec.label_map == {"good": 1, "bad": 0}
     assert pickle.loads(pickle.dumps(spec)) == spec
     assert hash(spec) == hash(DataSpec(label_map={"good": 1, "bad": 0}))
-    assert json.dumps(dataclasses.asdict(spec))
+    assert json.dumps(spec.model_dump())
 
 
 # --------------------------------------------------------------------------- fingerprint

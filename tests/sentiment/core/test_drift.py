@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sentiment.core.config import ConfigError, parse_section
 from sentiment.core.drift import (
+    DriftSettings,
     DriftThresholds,
     ReferenceSettings,
     TextProfile,
@@ -172,14 +174,14 @@ def test_vocabulary_and_oov_rate():
 
 
 def test_settings_reject_typos_and_bad_values():
-    with pytest.raises(ValueError, match=r"unknown drift threshold\(s\) \['max_psi'\]"):
-        DriftThresholds.from_mapping({"max_psi": 0.1})
+    with pytest.raises(ConfigError, match=r"unknown key 'drift.thresholds.max_psi'"):
+        parse_section(DriftSettings, {"thresholds": {"max_psi": 0.1}}, prefix="drift")
     with pytest.raises(ValueError, match="ks_alpha"):
         DriftThresholds(ks_alpha=0)
     with pytest.raises(ValueError, match="max_length_ks"):
         DriftThresholds(max_length_ks=-1)
-    with pytest.raises(ValueError, match=r"drift.reference \['row'\]"):
-        ReferenceSettings.from_mapping({"row": 5})
+    with pytest.raises(ConfigError, match=r"unknown key 'drift.reference.row'"):
+        parse_section(DriftSettings, {"reference": {"row": 5}}, prefix="drift")
     with pytest.raises(ValueError, match="rows"):
         ReferenceSettings(rows=0)
 

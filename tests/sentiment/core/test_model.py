@@ -64,9 +64,10 @@ def test_merged_params_does_not_mutate_the_defaults() -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"tfidf": {"min_df": 2}}, "unknown model section 'tfidf'"),
-        ({"features": {"min_dff": 2}}, r"unknown key\(s\) \['min_dff'\] in model section"),
-        ({"classifier": 3}, "must be a mapping"),
+        ({"tfidf": {"min_df": 2}}, "tfidf"),
+        ({"features": {"min_dff": 2}}, r"features\.min_dff"),
+        ({"classifier": 3}, "valid dictionary"),
+        ({"features": {"min_df": 0}}, "greater than or equal to 1"),
     ],
 )
 def test_bad_params_are_named(params: dict[str, object], message: str) -> None:

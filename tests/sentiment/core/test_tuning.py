@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from sentiment.core.config import ConfigError, parse_section
 from sentiment.core.model import DEFAULT_PARAMS, merged_params
 from sentiment.core.tuning import (
-    SearchSpaceError,
     SearchSpec,
     apply_overrides,
     expand,
@@ -31,7 +31,7 @@ SPACE = {
 
 
 def spec(**values: Any) -> SearchSpec:
-    return SearchSpec.from_mapping({"space": SPACE, **values})
+    return SearchSpec.model_validate({"space": SPACE, **values})
 
 
 def test_grid_is_every_combination_in_product_order() -> None:
@@ -105,33 +105,33 @@ def test_overrides_land_on_the_base_and_complete_params() -> None:
         ({"space": {"classifier.nb_c": [1.0]}}, "unknown parameter 'classifier.nb_c'"),
         ({"space": {"tfidf.min_df": [1]}}, "unknown parameter 'tfidf.min_df'"),
         ({"space": {"classifier.nb_C": []}}, "non-empty list"),
-        ({"space": {"classifier.nb_C": 10.0}}, "non-empty list"),
-        ({"space": {}}, "non-empty mapping"),
+        ({"space": {"classifier.nb_C": 10.0}}, "search.space.classifier.nb_C: Input should be"),
+        ({"space": {}}, "search.space: Dictionary should have at least 1 item"),
         ({"space": SPACE, "strategy": "bayes"}, "strategy"),
         ({"space": SPACE, "metric": "loss"}, "metric"),
         ({"space": SPACE, "trials": 0}, "trials"),
         ({"space": SPACE, "strategy": "random", "trials": None}, "required"),
-        ({"space": SPACE, "trails": 3}, "unknown key"),
+        ({"space": SPACE, "trails": 3}, "unknown key 'search.trails'"),
     ],
 )
 def test_bad_search_sections_are_refused_with_the_reason(
     values: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(SearchSpaceError, match=message):
-        SearchSpec.from_mapping(values)
+    with pytest.raises(ConfigError, match=message):
+        parse_section(SearchSpec, values, prefix="search")
 
 
 def test_with_trials_overrides_the_budget_and_checks_it() -> None:
     assert spec(trials=8).with_trials(2).trials == 2
     assert spec(trials=8).with_trials(None).trials == 8
-    with pytest.raises(SearchSpaceError):
+    with pytest.raises(ValueError, match="trials"):
         spec().with_trials(0)
 
 
 def test_shipped_tuning_config_expands() -> None:
     config = yaml.safe_load((REPO_ROOT / "configs" / "tuning.yaml").read_text())
     training = yaml.safe_load((REPO_ROOT / "configs" / "training.yaml").read_text())
-    search = SearchSpec.from_mapping(config["search"])
+    search = SearchSpec.model_validate(config["search"])
     trials = expand(search, training["parameters"]["model_params"])
     assert len(trials) == config["search"]["trials"]
     assert trials[0] == {}

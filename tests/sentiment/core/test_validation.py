@@ -8,6 +8,7 @@ import json
 import pytest
 from pandas.testing import assert_frame_equal
 
+from sentiment.core.config import ConfigError, parse_section
 from sentiment.core.validation import DataValidationError, ValidationRules, validate_splits
 from tests.support.paths import real_archive
 
@@ -166,19 +167,24 @@ def test_examples_are_truncated_to_80_chars(good_splits):
 
 
 def test_rules_from_config():
-    assert ValidationRules.from_mapping(None) == ValidationRules()
-    rules = ValidationRules.from_mapping({"max_leaked_fraction": 0.1, "max_duplicate_fraction": 0})
+    def parse(values):
+        return parse_section(ValidationRules, values, prefix="validation")
+
+    assert parse(None) == ValidationRules()
+    rules = parse({"max_leaked_fraction": 0.1, "max_duplicate_fraction": 0})
     assert rules.max_leaked_fraction == 0.1
     assert rules.max_duplicate_fraction == 0.0
     assert isinstance(rules.max_duplicate_fraction, float)
-    with pytest.raises(ValueError, match=r"unknown key.*max_leak"):
-        ValidationRules.from_mapping({"max_leak": 1})
-    with pytest.raises(ValueError, match="must be a whole number"):
-        ValidationRules.from_mapping({"min_rows_per_split": 1.5})
-    with pytest.raises(ValueError, match="must be a number"):
-        ValidationRules.from_mapping({"max_empty_texts": "0"})
-    with pytest.raises(ValueError, match="must not be negative"):
-        ValidationRules.from_mapping({"max_empty_texts": -1})
+    with pytest.raises(ConfigError, match=r"unknown key 'validation.max_leak'"):
+        parse({"max_leak": 1})
+    with pytest.raises(
+        ConfigError, match=r"validation\.min_rows_per_split: Input should be a valid"
+    ):
+        parse({"min_rows_per_split": 1.5})
+    with pytest.raises(ConfigError, match=r"validation\.max_empty_texts: Input should be a valid"):
+        parse({"max_empty_texts": "0"})
+    with pytest.raises(ConfigError, match=r"validation\.max_empty_texts: Input should be greater"):
+        parse({"max_empty_texts": -1})
 
 
 @pytest.mark.skipif(not REAL_ARCHIVE.exists(), reason=f"real archive not at {REAL_ARCHIVE}")

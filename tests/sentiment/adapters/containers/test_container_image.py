@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pytest
 
@@ -71,10 +71,8 @@ def serving(
 ) -> Iterator[tuple[str, str, ContainerSettings]]:
     """Run the image until ready; yield (container name, base URL, settings); remove it."""
     port = free_port()
-    settings = replace(
-        bento_image.settings,
-        host_port=port,
-        run_args=(*bento_image.settings.run_args, *run_args),
+    settings = bento_image.settings.model_copy(
+        update={"host_port": port, "run_args": (*bento_image.settings.run_args, *run_args)}
     )
     name = f"sentiment-test-{secrets.token_hex(4)}"
     try:
@@ -199,7 +197,7 @@ def test_sigterm_lets_in_flight_requests_finish(bento_image: BuiltImage) -> None
 def test_container_that_fails_to_start_reports_its_logs(
     bento_image: BuiltImage, podman: Podman
 ) -> None:
-    settings = replace(bento_image.settings, host_port=free_port())
+    settings = bento_image.settings.model_copy(update={"host_port": free_port()})
     name = f"sentiment-test-{secrets.token_hex(4)}"
     try:
         with pytest.raises(ContainerError, match="exited before") as excinfo:

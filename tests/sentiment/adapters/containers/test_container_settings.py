@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from sentiment.adapters.containers import ContainerSettings
+from sentiment.core.config import ConfigError, parse_section
 from tests.support.paths import REPO_ROOT
 
 DEPLOYMENT_CONFIG = REPO_ROOT / "configs" / "deployment.yaml"
@@ -23,12 +24,16 @@ def test_defaults_are_the_standard_docker_build() -> None:
     assert dict(settings.env) == {}
 
 
-def test_from_mapping_none_gives_defaults() -> None:
-    assert ContainerSettings.from_mapping(None) == ContainerSettings()
+def parse(mapping: object) -> ContainerSettings:
+    return parse_section(ContainerSettings, mapping, source="deployment.yaml", prefix="container")
 
 
-def test_from_mapping_converts_yaml_types() -> None:
-    settings = ContainerSettings.from_mapping(
+def test_an_absent_section_gives_defaults() -> None:
+    assert parse(None) == ContainerSettings()
+
+
+def test_yaml_types_are_converted() -> None:
+    settings = parse(
         {
             "backend": "podman",
             "image_name": "registry.example/team/sentiment",
@@ -45,7 +50,7 @@ def test_from_mapping_converts_yaml_types() -> None:
     assert settings.build_args == ("network=host",)
     assert settings.push_args == ("--tls-verify=false",)
     assert dict(settings.env) == {"CONTAINERS_CONF": "/etc/ci/containers.conf", "WORKERS": "2"}
-    assert settings.ready_timeout_s == 30.0
+    assert settings.ready_timeout_s == 30
 
 
 def test_buildah_images_are_run_with_podman() -> None:
@@ -55,37 +60,34 @@ def test_buildah_images_are_run_with_podman() -> None:
 @pytest.mark.parametrize(
     ("mapping", "message"),
     [
-        ({"backend": "kaniko"}, "container.backend 'kaniko' is not supported"),
-        ({"image": "x"}, "unknown key(s) ['image']"),
-        ({"host_port": 0}, "container.host_port must be an integer in 1..65535"),
-        ({"host_port": 70000}, "container.host_port must be an integer in 1..65535"),
-        ({"container_port": "3000"}, "container.container_port must be an integer"),
-        ({"host_port": True}, "container.host_port must be an integer"),
-        ({"run_args": "--ulimit nofile=1:1"}, "container.run_args must be a list of strings"),
-        ({"build_args": ["ok", 3]}, "not strings: [3]"),
-        ({"env": ["A=1"]}, "container.env must be a mapping"),
-        ({"env": {"A": None}}, "container.env: 'A' must map to a string"),
-        ({"image_name": "Sentiment"}, "container.image_name 'Sentiment' is not a valid"),
-        ({"image_name": "sentiment:v1"}, "no tag"),
-        ({"backend": 3}, "container.backend must be a string"),
-        ({"ready_path": "readyz"}, "container.ready_path must start with '/'"),
-        ({"ready_timeout_s": 0}, "container.ready_timeout_s must be > 0"),
-        ({"ready_timeout_s": "soon"}, "container.ready_timeout_s must be a number"),
+        ({"backend": "kaniko"}, "container.backend: Input should be 'docker', 'podman' or"),
+        ({"image": "x"}, "unknown key 'container.image'"),
+        ({"host_port": 0}, "container.host_port: Input should be greater than or equal to 1"),
+        ({"host_port": 70000}, "container.host_port: Input should be less than or equal"),
+        ({"container_port": "3000"}, "container.container_port: Input should be a valid int"),
+        ({"host_port": True}, "container.host_port: Input should be a valid integer"),
+        ({"run_args": "--ulimit nofile=1:1"}, "container.run_args: Input should be a valid tuple"),
+        ({"build_args": ["ok", 3]}, "container.build_args.1: Input should be a valid string"),
+        ({"env": ["A=1"]}, "container.env: Input should be a valid dictionary"),
+        ({"env": {"A": None}}, "container.env.A: Input should be a valid string"),
+        ({"image_name": "Sentiment"}, "container.image_name: String should match pattern"),
+        ({"image_name": "sentiment:v1"}, "container.image_name: String should match pattern"),
+        ({"backend": 3}, "container.backend: Input should be 'docker'"),
+        ({"ready_path": "readyz"}, "container.ready_path: String should match pattern '^/'"),
+        ({"ready_timeout_s": 0}, "container.ready_timeout_s: Input should be greater than 0"),
+        ({"ready_timeout_s": "soon"}, "container.ready_timeout_s: Input should be a valid number"),
+        (["docker"], "Input should be a valid dictionary"),
     ],
 )
-def test_bad_settings_name_the_problem(mapping: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(message)):
-        ContainerSettings.from_mapping(mapping)
-
-
-def test_from_mapping_rejects_a_non_mapping() -> None:
-    with pytest.raises(ValueError, match="container: expected a mapping, got list"):
-        ContainerSettings.from_mapping(["docker"])  # type: ignore[arg-type]
+def test_bad_settings_name_the_file_and_the_key(mapping: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)) as info:
+        parse(mapping)
+    assert str(info.value).startswith("deployment.yaml: ")
 
 
 def test_the_shipped_deployment_config_is_valid_and_standard() -> None:
     """configs/deployment.yaml must parse, and ship the standard Docker build by default."""
     config = yaml.safe_load(DEPLOYMENT_CONFIG.read_text())
-    settings = ContainerSettings.from_mapping(config["parameters"]["container"])
+    settings = parse(config["parameters"]["container"])
     assert settings.backend == "docker"
     assert settings.host == "127.0.0.1"
