@@ -16,6 +16,9 @@ PY := $(VENV)/bin/python
 STATE := .state
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k data -x"`.
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (one per core here; 0 runs in this process). Each test
+# module stays in one worker, and the cluster/podman tests share one (tests/conftest.py).
+TEST_WORKERS ?= 2
 
 .PHONY: help setup run test test-fast lint audit docs system-deps clean-state cluster cluster-down
 
@@ -56,7 +59,7 @@ run: setup ## set up, then train, evaluate, register and promote on the local st
 	$(PY) run.py train --stack local --summary-json $(STATE)/last-training.json
 
 test: setup ## set up, then run the whole test suite
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The edit loop: no server, container, cluster or real 50k-review archive (markers in
 # pyproject.toml); the rest of the suite is what `make test` adds.

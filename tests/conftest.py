@@ -30,3 +30,33 @@ def cluster() -> Iterator[Cluster]:
 
     with local_cluster() as running:
         yield running
+
+
+# -- two workers (make test runs pytest-xdist with --dist loadgroup) ------------------------
+
+#: The group of the tests that share one machine-wide resource, and so run in one worker one
+#: after another: the local Kubernetes cluster (one per machine) and podman's storage (the
+#: stand-in base image is built on first use; images are pushed to the cluster's registry).
+SERIAL_GROUP = "cluster-and-podman"
+SERIAL_MODULES = frozenset(
+    {
+        "tests/deploy/test_cluster_release.py",
+        "tests/deploy/test_manifests_server.py",
+        "tests/local_cluster/test_cluster.py",
+        "tests/pipelines/test_deployment_pipeline.py",
+        "tests/pipelines/test_training_on_cluster.py",
+        "tests/sentiment/adapters/containers/test_container_image.py",
+        "tests/sentiment/adapters/containers/test_container_push.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test module is one xdist group (its module-scoped fixtures, such as a trained
+    sandbox, are built once, in one worker), except the serial group, which goes first so
+    the longest chain of work starts at once instead of becoming the tail of the run."""
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        serial = module in SERIAL_MODULES or "cluster" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP if serial else module))
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group").args[0] != SERIAL_GROUP)
