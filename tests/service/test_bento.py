@@ -101,9 +101,9 @@ def test_bento_pins_the_model_tag_under_the_service_alias(built_bento: BuiltBent
     src = built_bento.path / "src"
     assert (src / "service.py").is_file()
     assert (src / "configs" / "serving.yaml").is_file()
-    assert (src / "sentiment" / "serving" / "gateway.py").is_file()
+    assert (src / "sentiment" / "adapters" / "serving" / "gateway.py").is_file()
     for asset in ("index.html", "app.js", "app.css"):  # the page at / (test_page.py)
-        assert (src / "sentiment" / "serving" / "ui" / asset).is_file(), asset
+        assert (src / "sentiment" / "adapters" / "serving" / "ui" / asset).is_file(), asset
     assert not (src / "tests").exists(), "only the service sources belong in the Bento"
 
 
