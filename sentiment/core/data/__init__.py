@@ -19,6 +19,7 @@ from sentiment.core.data.archive import (
     default_cache_dir,
     ensure_official_archive,
     file_sha256,
+    given_source,
     resolve_source,
 )
 from sentiment.core.data.digest import source_digest
@@ -38,6 +39,7 @@ __all__ = [
     "ensure_official_archive",
     "file_sha256",
     "load_splits",
+    "given_source",
     "resolve_source",
     "source_digest",
 ]
