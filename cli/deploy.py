@@ -72,10 +72,8 @@ def kubeconfig_of(args: argparse.Namespace) -> str | None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from zenml.client import Client
-
-    from cli.stacks import ensure_stack
     from pipelines.deployment import TRACKED_STEPS, deployment_pipeline
+    from sentiment.adapters.runs import RunRequest, execute, pin_stack
 
     params = config_parameters(args.config)
     container = dict(params.pop("container", {}) or {})
@@ -83,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
         container["backend"] = args.backend
     if args.port:
         container["host_port"] = args.port
-    ensure_stack(args.stack)
+    pin_stack(args.stack)
     params["kubernetes"] = kubernetes_settings(params.get("kubernetes") or {}, args.stack)
     params["kubernetes"]["kubeconfig"] = kubeconfig_of(args)
     image_registry = args.image_registry
@@ -102,18 +100,26 @@ def main(args: argparse.Namespace) -> int:
     note = release_stack()
     if note:
         print(note)
-    tracker = Client().active_stack.experiment_tracker
-    if tracker is None:
-        print(f"error: stack {args.stack!r} has no MLflow tracker/registry", file=sys.stderr)
-        return 2
-    pipeline = deployment_pipeline.with_options(
-        steps={name: {"experiment_tracker": tracker.name} for name in TRACKED_STEPS},
+    outcome = execute(
+        RunRequest(
+            pipeline=deployment_pipeline,
+            parameters={
+                "target": args.target,
+                "container": container,
+                "image_registry": image_registry,
+                **params,
+            },
+            stack=None,  # pinned above, then swapped for its release stack
+            tracked_steps=TRACKED_STEPS,
+            tracker_purpose="the model registry is in MLflow",
+            subject="the deployment run",
+            failure_note="Nothing was recorded; the previous release (if any) is unchanged.",
+        )
     )
-    run = pipeline(target=args.target, container=container, image_registry=image_registry, **params)
-    run = Client().get_pipeline_run(run.id)
-    outputs = run.steps["package_bento"].outputs
-    bento_tag = _load(outputs["bento_tag"])
-    version = _load(outputs["model_version"])
+    if not outcome.completed:
+        return outcome.exit_code
+    bento_tag = outcome.output("package_bento", "bento_tag")
+    version = outcome.output("package_bento", "model_version")
     print(
         f"\nBento {bento_tag} serves {params['registered_model_name']} v{version} "
         f"('{params['alias']}')."
@@ -128,11 +134,13 @@ def main(args: argparse.Namespace) -> int:
         )
     elif args.target == "container":
         print(
-            f"Container running at {_load(run.steps['start_container'].outputs['service_url'])}"
+            f"Container running at {outcome.output('start_container', 'service_url')}"
             f"\nStop it with: python run.py undeploy --target container"
         )
-    else:
-        print(f"Rolled out: {_load(run.steps['rollout_kubernetes'].outputs['rollout'])}")
+    rollout = None
+    if args.target == "kubernetes":
+        rollout = outcome.output("rollout_kubernetes", "rollout")
+        print(f"Rolled out: {rollout}")
         print("Remove it with: python run.py undeploy --target kubernetes")
     record = release_record(
         args.target,
@@ -140,12 +148,8 @@ def main(args: argparse.Namespace) -> int:
         model_version=version,
         container=container,
         kubernetes=params["kubernetes"],
-        image=_load(run.steps["containerize_bento"].outputs["image"])
-        if args.target != "local"
-        else None,
-        rollout=_load(run.steps["rollout_kubernetes"].outputs["rollout"])
-        if args.target == "kubernetes"
-        else None,
+        image=outcome.output("containerize_bento", "image") if args.target != "local" else None,
+        rollout=rollout,
     )
     path = ReleaseStore(releases_dir()).save(record)
     print(f"Release recorded in {path} (python run.py status shows it)")
@@ -263,11 +267,6 @@ def release_stack() -> str | None:
         f"release steps run here, not on {orchestrators[0].flavor_name!r} pods: stack "
         f"{name!r} (= {stack.name!r} with a local orchestrator)"
     )
-
-
-def _load(outputs: Any) -> Any:
-    artifact = outputs[0] if isinstance(outputs, list) else outputs
-    return artifact.load()
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:

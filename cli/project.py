@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from sentiment.adapters.workspace import CONFIGS_DIR, REPO_ROOT, STACKS_DIR, STATE_DIR, state_dir
 

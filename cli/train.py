@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli.project import CONFIGS_DIR, REPO_ROOT

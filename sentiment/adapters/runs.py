@@ -57,6 +57,8 @@ class RunRequest:
     ``stack`` is a stack file name: it is registered (idempotently) and pinned for this
     process. ``None`` keeps the stack the caller pinned (``deploy`` swaps in its release
     stack first). ``tracker_purpose`` completes "has no experiment tracker; ...".
+    ``before_run`` gets the tracking URI once the stack is known (e.g. to create the
+    pipeline's MLflow experiment in a local store).
     """
 
     pipeline: Any
@@ -70,6 +72,7 @@ class RunRequest:
     subject: str = "the pipeline run"
     user_error_note: str = ""
     failure_note: str = ""
+    before_run: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,8 @@ def execute(request: RunRequest, emit: Emit = print, error: Emit = _stderr) -> R
         error(message)
         return RunOutcome(EXIT_USAGE, message=message)
     tracking_uri = str(tracker.get_tracking_uri())  # type: ignore[attr-defined]
+    if request.before_run is not None:
+        request.before_run(tracking_uri)
     options: dict[str, Any] = dict(request.options)
     if request.config_path is not None:
         options["config_path"] = str(request.config_path)

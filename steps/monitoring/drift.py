@@ -72,8 +72,9 @@ def _reference_source(ref: ModelRef, cli_value: str | None, configured: str | No
         cli_value,
         {},
         configured,
-        fallbacks=((f"the training source of {ref.name} v{ref.version}",
-                    lambda: training_source(ref)),),  # fmt: skip
+        fallbacks=(
+            (f"the training source of {ref.name} v{ref.version}", lambda: training_source(ref)),
+        ),
     )
 
 

@@ -38,8 +38,8 @@ __all__ = [
     "default_cache_dir",
     "ensure_official_archive",
     "file_sha256",
-    "load_splits",
     "given_source",
+    "load_splits",
     "resolve_source",
     "source_digest",
 ]

@@ -116,9 +116,7 @@ def _first_given(candidates: Iterable[tuple[str, str | None]], what: str) -> str
     return None
 
 
-def given_source(
-    cli_value: str | None, env: Mapping[str, str], flag: str = "--data"
-) -> str | None:
+def given_source(cli_value: str | None, env: Mapping[str, str], flag: str = "--data") -> str | None:
     """The part of the order only the command's process knows: the flag, then the variable.
 
     Why split from :func:`resolve_source`: steps may run in a pod without the user's
