@@ -36,9 +36,20 @@ def config_parameters(path: Path) -> dict[str, Any]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", choices=TARGETS, default="local")
+    parser.add_argument(
+        "--target",
+        choices=TARGETS,
+        default="local",
+        help="local: build the Bento only; container: also build and start an image here; "
+        "kubernetes: also push it and roll it out (default: local)",
+    )
     parser.add_argument("--stack", default="local", help="stack whose registry holds the model")
-    parser.add_argument("--config", type=Path, default=CONFIGS_DIR / "deployment.yaml")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=CONFIGS_DIR / "deployment.yaml",
+        help="deployment configuration (default: configs/deployment.yaml)",
+    )
     parser.add_argument("--port", type=int, help="host port (local and container targets)")
     parser.add_argument(
         "--backend",
@@ -270,7 +281,7 @@ def release_stack() -> str | None:
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--port", type=int, default=3000, help="port to listen on (default: 3000)")
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept remote clients")
     parser.add_argument("--bento", default=f"{BENTO_NAME}:latest", help="Bento tag to serve")
 

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from cli.project import CONFIGS_DIR, REPO_ROOT
+from sentiment.adapters.runs import EXIT_DRIFT
 
 if TYPE_CHECKING:
     from sentiment.core.retraining import RetrainDecision
 
 #: ``run.py drift`` exits with this code when it detects drift (for schedulers and alerts).
-DRIFT_EXIT_CODE = 3
+DRIFT_EXIT_CODE = EXIT_DRIFT
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:

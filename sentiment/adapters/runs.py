@@ -22,10 +22,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: Exit codes every command shares (run.py's ``--help`` documents them).
+#: Exit codes every command shares (``run.py --help`` lists them from :data:`EXIT_CODES`).
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2
+EXIT_DRIFT = 3
+
+#: code -> what it means, for the help text and for schedulers/CI that branch on it.
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success (or a run submitted to a remote orchestrator)",
+    EXIT_RUN_FAILED: "the run failed, or the data/input/model needs fixing (bad data, "
+    "unreadable input, rollback refused); the 'production' alias is unchanged",
+    EXIT_USAGE: "usage or configuration error: unknown option, missing config file, bad "
+    "stack file, a stack without an experiment tracker",
+    EXIT_DRIFT: "`drift` detected drift in the batch (after retraining, when configured)",
+}
 
 # The status strings of a finished run, old and new ZenML spellings.
 _COMPLETED = {"completed", "ExecutionStatus.COMPLETED"}
