@@ -129,8 +129,8 @@ def main(args: argparse.Namespace) -> int:
     )
     if not outcome.completed:
         return outcome.exit_code
-    bento_tag = outcome.output("package_bento", "bento_tag")
-    version = outcome.output("package_bento", "model_version")
+    bento_tag = outcome.output_as("package_bento", "bento_tag", str)
+    version = outcome.output_as("package_bento", "model_version", str)
     print(
         f"\nBento {bento_tag} serves {params['registered_model_name']} v{version} "
         f"('{params['alias']}')."

@@ -190,7 +190,7 @@ def run_inference(
     outcome = execute(request)
     if not outcome.completed:
         return outcome.exit_code, None
-    batch = outcome.output("score_batch", "batch_summary")
+    batch = outcome.output_as("score_batch", "batch_summary", dict)
     report = outcome.output("detect_drift", "drift_report")
     summary: dict[str, Any] = {
         "zenml_run_id": outcome.run_id,

@@ -99,7 +99,7 @@ def run_training(request: RunRequest) -> tuple[RunOutcome, dict[str, Any] | None
     outcome = execute(request)
     if not outcome.completed:
         return outcome, None
-    return outcome, dict(outcome.output(PROMOTION_STEP, PROMOTION_OUTPUT))
+    return outcome, outcome.output_as(PROMOTION_STEP, PROMOTION_OUTPUT, dict)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -183,7 +183,7 @@ def main(args: argparse.Namespace) -> int:
     outcome = execute(request)
     if not outcome.completed:
         return outcome.exit_code
-    results = dict(outcome.output("run_trials", "tuning_results"))
+    results = outcome.output_as("run_trials", "tuning_results", dict)
     write_tuned_config(config, output, results, outcome.run_id)
     print()
     print(format_trials(results))

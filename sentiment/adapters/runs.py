@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 #: Exit codes every command shares (``run.py --help`` lists them from :data:`EXIT_CODES`).
 EXIT_OK = 0
@@ -42,6 +42,7 @@ EXIT_CODES: dict[int, str] = {
 _COMPLETED = {"completed", "ExecutionStatus.COMPLETED"}
 
 Emit = Callable[[str], None]
+T = TypeVar("T")
 
 
 def _stderr(line: str) -> None:
@@ -108,6 +109,17 @@ class RunOutcome:
     def output(self, step_name: str, output: str) -> Any:
         """The loaded output ``output`` of ``step_name``; None when the step did not run."""
         return step_output(self.run, step_name, output)
+
+    def output_as(self, step_name: str, output: str, kind: type[T]) -> T:
+        """:meth:`output`, checked to be a ``kind``: a pipeline whose step changed what it
+        returns fails here, naming the output, not later in a command's formatting."""
+        value = self.output(step_name, output)
+        if not isinstance(value, kind):
+            raise TypeError(
+                f"output {output!r} of step {step_name!r} is {type(value).__name__}, "
+                f"expected {kind.__name__}"
+            )
+        return value
 
 
 # --------------------------------------------------------------------------- pure parts

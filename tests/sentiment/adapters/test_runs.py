@@ -96,6 +96,9 @@ def test_step_output_loads_one_artifact_or_the_first_of_a_list() -> None:
     assert outcome.completed
     assert outcome.run_id == "run-1"
     assert outcome.output("score", "summary") == {"rows": 3}
+    assert outcome.output_as("score", "summary", dict) == {"rows": 3}
+    with pytest.raises(TypeError, match="output 'report' of step 'drift' is str, expected dict"):
+        outcome.output_as("drift", "report", dict)
 
 
 def test_write_summary_is_sorted_json_with_text_for_other_values(tmp_path: Path) -> None:
