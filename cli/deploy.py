@@ -14,19 +14,10 @@ from typing import Any
 import yaml
 
 from cli.project import CONFIGS_DIR, REPO_ROOT, releases_dir
-from sentiment.adapters.releases import (
-    ContainerRun,
-    KubeObject,
-    KubernetesRun,
-    Release,
-    ReleaseStore,
-    now,
-)
+from sentiment.adapters.releases import ReleaseStore, release_record
 
 TARGETS = ("local", "container", "kubernetes")
 BENTO_NAME = "sentiment-classifier"
-# The orchestrator of the release stacks (see release_stack).
-RELEASE_ORCHESTRATOR = "sentiment-release-orchestrator"
 
 
 def config_parameters(path: Path) -> dict[str, Any]:
@@ -85,6 +76,7 @@ def kubeconfig_of(args: argparse.Namespace) -> str | None:
 def main(args: argparse.Namespace) -> int:
     from pipelines.deployment import TRACKED_STEPS, deployment_pipeline
     from sentiment.adapters.runs import RunRequest, execute, pin_stack
+    from sentiment.adapters.stacks.release import release_stack, stack_image_registry
 
     params = config_parameters(args.config)
     container = dict(params.pop("container", {}) or {})
@@ -167,49 +159,6 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def release_record(
-    target: str,
-    *,
-    bento_tag: str,
-    model_version: str,
-    container: dict[str, Any],
-    kubernetes: dict[str, Any],
-    image: str | None = None,
-    rollout: dict[str, Any] | None = None,
-) -> Release:
-    """What this deploy started, from the settings it ran with and the pipeline's outputs:
-    ``undeploy`` and ``status`` read it back (sentiment/adapters/releases.py says why)."""
-    from sentiment.adapters.containers import CONTAINER_NAME, ContainerSettings
-
-    base: dict[str, Any] = {
-        "target": target,
-        "model_version": model_version,
-        "bento_tag": bento_tag,
-        "deployed_at": now(),
-    }
-    if target == "local":
-        return Release(**base)
-    settings = ContainerSettings.from_mapping(container)
-    base.update(backend=settings.backend, cli=settings.cli, cli_env=dict(settings.env))
-    if target == "container":
-        run = ContainerRun(CONTAINER_NAME, settings.host, settings.host_port, settings.ready_path)
-        return Release(**base, image=image, container=run)
-    if rollout is None:
-        raise ValueError("a kubernetes release needs the rollout's summary")
-    from sentiment.adapters.kubernetes import current_context
-
-    kubeconfig = kubernetes.get("kubeconfig")
-    rolled_out = KubernetesRun(
-        namespace=rollout["namespace"],
-        overlay=str(REPO_ROOT / kubernetes["overlay"]),
-        deployment=rollout["deployment"],
-        objects=tuple(KubeObject(**o) for o in rollout["objects"]),
-        kubeconfig=kubeconfig,
-        context=current_context(kubeconfig=kubeconfig),
-    )
-    return Release(**base, image=rollout["image"], kubernetes=rolled_out)
-
-
 def kubernetes_settings(kubernetes: dict[str, Any], stack: str) -> dict[str, Any]:
     """The ``kubernetes`` section of configs/deployment.yaml for a deploy on ``stack``.
 
@@ -222,62 +171,6 @@ def kubernetes_settings(kubernetes: dict[str, Any], stack: str) -> dict[str, Any
     if stack in per_stack:
         settings["overlay"] = per_stack[stack]
     return settings
-
-
-def stack_image_registry() -> str | None:
-    """The active stack's container registry URI (the `aws` stack's ECR), if it has one:
-    where the kubernetes target pushes when ``--image-registry`` is not given."""
-    from zenml.client import Client
-
-    registry = Client().active_stack.container_registry
-    return str(registry.config.uri) if registry is not None else None
-
-
-def release_stack() -> str | None:
-    """Run the deployment pipeline here, on the active stack's components but a local
-    orchestrator; returns what was done, or None when the stack already orchestrates locally.
-
-    Why: its steps build the image (docker/podman/buildah), push it and call kubectl with the
-    deployer's kubeconfig. On the `aws` stack's Kubernetes orchestrator each step would run
-    in a pod that has none of these. Training stays on EKS; the release runs where `deploy`
-    runs (a laptop or the CD runner), still reading the model from the stack's registry and
-    writing its artifacts to the stack's S3 store. The sibling stack ``<stack>-release`` is
-    created or updated idempotently, and used by ID like every stack here.
-    """
-    from zenml.client import Client
-    from zenml.enums import StackComponentType
-
-    client = Client()
-    stack = client.active_stack_model
-    orchestrators = stack.components.get(StackComponentType.ORCHESTRATOR, [])
-    if all(o.flavor_name == "local" for o in orchestrators):
-        return None
-    try:
-        local = client.get_stack_component(
-            StackComponentType.ORCHESTRATOR, RELEASE_ORCHESTRATOR, allow_name_prefix_match=False
-        )
-    except KeyError:
-        local = client.create_stack_component(
-            RELEASE_ORCHESTRATOR, "local", StackComponentType.ORCHESTRATOR, {}
-        )
-    components: dict[StackComponentType, Any] = {
-        kind: [c.id for c in found] for kind, found in stack.components.items() if found
-    }
-    components[StackComponentType.ORCHESTRATOR] = [local.id]
-    name = f"{stack.name}-release"
-    try:
-        current = client.get_stack(name, allow_name_prefix_match=False)
-    except KeyError:
-        current = client.create_stack(name, components=components)
-    else:
-        have = {kind: [c.id for c in found] for kind, found in current.components.items()}
-        if have != components:
-            current = client.update_stack(current.id, component_updates=components)
-    os.environ["ZENML_ACTIVE_STACK_ID"] = str(current.id)
-    return (
-        f"release steps run here, not on {orchestrators[0].flavor_name!r} pods: stack "
-        f"{name!r} (= {stack.name!r} with a local orchestrator)"
-    )
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
