@@ -104,7 +104,7 @@ def run_training(request: RunRequest) -> tuple[RunOutcome, dict[str, Any] | None
 
 def main(args: argparse.Namespace) -> int:
     # Before the imports below (ZenML alone is seconds): say at once what is starting.
-    from sentiment.core.data import given_source
+    from sentiment.core.sources import given_source
 
     source = given_source(args.data, os.environ)
     print(
