@@ -169,8 +169,8 @@ def run_inference(
     from pipelines.inference import PIPELINE_NAME, TRACKED_STEPS, inference_pipeline
     from sentiment.adapters.runs import RunRequest, execute, write_summary
     from sentiment.adapters.stacks import ensure_experiment
-    from sentiment.core.data import given_source
     from sentiment.core.retraining import decide_retraining, format_retrain_outcome
+    from sentiment.core.sources import given_source
 
     request = RunRequest(
         pipeline=inference_pipeline,

@@ -157,7 +157,7 @@ def main(args: argparse.Namespace) -> int:
 
     from pipelines.tuning import TRACKED_STEPS, tuning_pipeline
     from sentiment.adapters.runs import RunRequest, execute, write_summary
-    from sentiment.core.data import given_source
+    from sentiment.core.sources import given_source
 
     print(f"{len(plan)} trials ({spec.strategy} search over {spec.size} combinations), "
           f"selected on val_{spec.metric}")  # fmt: skip
