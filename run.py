@@ -1,66 +1,17 @@
 #!/usr/bin/env python
-"""sentiment-mlops command line: train, deploy, serve and operate the sentiment model.
+"""sentiment-mlops command line (also installed as the ``sentiment-mlops`` command).
 
-    python run.py train [--stack local] [--data PATH_OR_URI] [--summary-json PATH]
-    python run.py stack register local | stack list
-    python run.py deploy --target container [--backend podman]
-    python run.py status | undeploy --target container   # from deploy's record
-
-Heavy libraries (ZenML, MLflow, BentoML, scikit-learn) are imported by each command, not
-here, so ``--help`` stays fast.
+The parser and the dispatch live in :mod:`cli.app`; ``python run.py --help`` lists the
+commands, examples and exit codes.
 """
 
 from __future__ import annotations
 
-import argparse
-import gc
-import importlib
 import sys
 
-# name -> (module in cli/, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("cli.train", "run the training pipeline and promote the model if it is better"),
-    "tune": ("cli.tune", "search hyperparameters on a validation split; write the best config"),
-    "stack": ("cli.stacks", "register or list the stacks described in stacks/*.yaml"),
-    "deploy": ("cli.deploy", "package the promoted model as a Bento, release it, record it"),
-    "serve": ("cli.serve", "serve the latest built Bento in the foreground (bentoml serve)"),
-    "undeploy": ("cli.undeploy", "stop what deploy started, from its record (or flags)"),
-    "status": ("cli.status", "show what deploy released per target and whether it answers"),
-    "predict": ("cli.predict", "score a CSV/Parquet file with the production model (+ drift)"),
-    "drift": ("cli.drift", "check a batch of texts for drift against the training data"),
-    "rollback": ("cli.rollback", "move the 'production' alias back to the previous version"),
-    "dashboard": ("cli.dashboard", "start (or --stop) the local ZenML dashboard"),
-}
+from cli.app import COMMANDS, build_parser, main
 
-
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """All commands are listed; only ``command``'s module is imported for its arguments."""
-    parser = argparse.ArgumentParser(prog="run.py", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
-        parsed = sub.add_parser(name, help=help_text, description=help_text)
-        if name == command:
-            module = importlib.import_module(module_name)
-            module.add_arguments(parsed)
-            parsed.set_defaults(module=module)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    from cli.project import prepare_environment
-
-    argv = sys.argv[1:] if argv is None else argv
-    command = next((a for a in argv if not a.startswith("-")), None)
-    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
-    prepare_environment()
-    code = int(args.module.main(args) or 0)
-    # Everything is printed and flushed; what is left is interpreter shutdown. Its garbage
-    # collections walk every object ZenML, MLflow, SQLAlchemy and pydantic created (~1.5-3 s
-    # after a training run, measured with bench/rerun.py). Frozen objects are skipped by
-    # them; atexit handlers (MLflow's run end, log flushes) and refcount cleanup still run.
-    gc.freeze()
-    return code
-
+__all__ = ["COMMANDS", "build_parser", "main"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,20 +14,11 @@ from typing import Any
 import yaml
 
 from cli.project import CONFIGS_DIR, REPO_ROOT, releases_dir
-from sentiment.adapters.releases import (
-    ContainerRun,
-    KubeObject,
-    KubernetesRun,
-    Release,
-    ReleaseStore,
-    now,
-)
-from sentiment.core.config import ConfigError, naming_config_file, parse_section
+from sentiment.adapters.releases import ReleaseStore, release_record
+from sentiment.core.config import ConfigError, parse_section
 
 TARGETS = ("local", "container", "kubernetes")
 BENTO_NAME = "sentiment-classifier"
-# The orchestrator of the release stacks (see release_stack).
-RELEASE_ORCHESTRATOR = "sentiment-release-orchestrator"
 
 
 def config_parameters(path: Path) -> dict[str, Any]:
@@ -37,9 +28,20 @@ def config_parameters(path: Path) -> dict[str, Any]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", choices=TARGETS, default="local")
+    parser.add_argument(
+        "--target",
+        choices=TARGETS,
+        default="local",
+        help="local: build the Bento only; container: also build and start an image here; "
+        "kubernetes: also push it and roll it out (default: local)",
+    )
     parser.add_argument("--stack", default="local", help="stack whose registry holds the model")
-    parser.add_argument("--config", type=Path, default=CONFIGS_DIR / "deployment.yaml")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=CONFIGS_DIR / "deployment.yaml",
+        help="deployment configuration (default: configs/deployment.yaml)",
+    )
     parser.add_argument("--port", type=int, help="host port (local and container targets)")
     parser.add_argument(
         "--backend",
@@ -73,10 +75,9 @@ def kubeconfig_of(args: argparse.Namespace) -> str | None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from zenml.client import Client
-
-    from cli.stacks import ensure_stack
     from pipelines.deployment import TRACKED_STEPS, deployment_pipeline
+    from sentiment.adapters.runs import RunRequest, execute, pin_stack
+    from sentiment.adapters.stacks.release import release_stack, stack_image_registry
 
     params = config_parameters(args.config)
     container = dict(params.pop("container", {}) or {})
@@ -84,7 +85,7 @@ def main(args: argparse.Namespace) -> int:
         container["backend"] = args.backend
     if args.port:
         container["host_port"] = args.port
-    ensure_stack(args.stack)
+    pin_stack(args.stack)
     params["kubernetes"] = kubernetes_settings(params.get("kubernetes") or {}, args.stack)
     params["kubernetes"]["kubeconfig"] = kubeconfig_of(args)
     try:
@@ -108,23 +109,27 @@ def main(args: argparse.Namespace) -> int:
     note = release_stack()
     if note:
         print(note)
-    tracker = Client().active_stack.experiment_tracker
-    if tracker is None:
-        print(f"error: stack {args.stack!r} has no MLflow tracker/registry", file=sys.stderr)
-        return 2
-    pipeline = deployment_pipeline.with_options(
-        steps={name: {"experiment_tracker": tracker.name} for name in TRACKED_STEPS},
+    outcome = execute(
+        RunRequest(
+            pipeline=deployment_pipeline,
+            parameters={
+                "target": args.target,
+                "image_registry": image_registry,
+                **params,
+                **typed,
+            },
+            stack=None,  # pinned above, then swapped for its release stack
+            tracked_steps=TRACKED_STEPS,
+            tracker_purpose="the model registry is in MLflow",
+            subject="the deployment run",
+            failure_note="Nothing was recorded; the previous release (if any) is unchanged.",
+            parameters_file=args.config,
+        )
     )
-    try:
-        with naming_config_file(args.config):
-            run = pipeline(target=args.target, image_registry=image_registry, **{**params, **typed})
-    except ConfigError as exc:  # compiling the run validates the config: nothing ran
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    run = Client().get_pipeline_run(run.id)
-    outputs = run.steps["package_bento"].outputs
-    bento_tag = _load(outputs["bento_tag"])
-    version = _load(outputs["model_version"])
+    if not outcome.completed:
+        return outcome.exit_code
+    bento_tag = outcome.output_as("package_bento", "bento_tag", str)
+    version = outcome.output_as("package_bento", "model_version", str)
     print(
         f"\nBento {bento_tag} serves {params['registered_model_name']} v{version} "
         f"('{params['alias']}')."
@@ -139,11 +144,13 @@ def main(args: argparse.Namespace) -> int:
         )
     elif args.target == "container":
         print(
-            f"Container running at {_load(run.steps['start_container'].outputs['service_url'])}"
+            f"Container running at {outcome.output('start_container', 'service_url')}"
             f"\nStop it with: python run.py undeploy --target container"
         )
-    else:
-        print(f"Rolled out: {_load(run.steps['rollout_kubernetes'].outputs['rollout'])}")
+    rollout = None
+    if args.target == "kubernetes":
+        rollout = outcome.output("rollout_kubernetes", "rollout")
+        print(f"Rolled out: {rollout}")
         print("Remove it with: python run.py undeploy --target kubernetes")
     record = release_record(
         args.target,
@@ -151,64 +158,12 @@ def main(args: argparse.Namespace) -> int:
         model_version=version,
         container=container,
         kubernetes=params["kubernetes"],
-        image=_load(run.steps["containerize_bento"].outputs["image"])
-        if args.target != "local"
-        else None,
-        rollout=_load(run.steps["rollout_kubernetes"].outputs["rollout"])
-        if args.target == "kubernetes"
-        else None,
+        image=outcome.output("containerize_bento", "image") if args.target != "local" else None,
+        rollout=rollout,
     )
     path = ReleaseStore(releases_dir()).save(record)
     print(f"Release recorded in {path} (python run.py status shows it)")
     return 0
-
-
-def release_record(
-    target: str,
-    *,
-    bento_tag: str,
-    model_version: str,
-    container: dict[str, Any],
-    kubernetes: dict[str, Any],
-    image: str | None = None,
-    rollout: dict[str, Any] | None = None,
-) -> Release:
-    """What this deploy started, from the settings it ran with and the pipeline's outputs:
-    ``undeploy`` and ``status`` read it back (sentiment/adapters/releases.py says why)."""
-    from sentiment.adapters.containers import CONTAINER_NAME, ContainerSettings
-
-    base: dict[str, Any] = {
-        "target": target,
-        "model_version": model_version,
-        "bento_tag": bento_tag,
-        "deployed_at": now(),
-    }
-    if target == "local":
-        return Release(**base)
-    settings = ContainerSettings.model_validate(container)
-    base.update(backend=settings.backend, cli=settings.cli, cli_env=dict(settings.env))
-    if target == "container":
-        run = ContainerRun(
-            name=CONTAINER_NAME,
-            host=settings.host,
-            host_port=settings.host_port,
-            ready_path=settings.ready_path,
-        )
-        return Release(**base, image=image, container=run)
-    if rollout is None:
-        raise ValueError("a kubernetes release needs the rollout's summary")
-    from sentiment.adapters.kubernetes import current_context
-
-    kubeconfig = kubernetes.get("kubeconfig")
-    rolled_out = KubernetesRun(
-        namespace=rollout["namespace"],
-        overlay=str(REPO_ROOT / kubernetes["overlay"]),
-        deployment=rollout["deployment"],
-        objects=tuple(KubeObject(**o) for o in rollout["objects"]),
-        kubeconfig=kubeconfig,
-        context=current_context(kubeconfig=kubeconfig),
-    )
-    return Release(**base, image=rollout["image"], kubernetes=rolled_out)
 
 
 def typed_sections(
@@ -241,69 +196,8 @@ def kubernetes_settings(kubernetes: dict[str, Any], stack: str) -> dict[str, Any
     return settings
 
 
-def stack_image_registry() -> str | None:
-    """The active stack's container registry URI (the `aws` stack's ECR), if it has one:
-    where the kubernetes target pushes when ``--image-registry`` is not given."""
-    from zenml.client import Client
-
-    registry = Client().active_stack.container_registry
-    return str(registry.config.uri) if registry is not None else None
-
-
-def release_stack() -> str | None:
-    """Run the deployment pipeline here, on the active stack's components but a local
-    orchestrator; returns what was done, or None when the stack already orchestrates locally.
-
-    Why: its steps build the image (docker/podman/buildah), push it and call kubectl with the
-    deployer's kubeconfig. On the `aws` stack's Kubernetes orchestrator each step would run
-    in a pod that has none of these. Training stays on EKS; the release runs where `deploy`
-    runs (a laptop or the CD runner), still reading the model from the stack's registry and
-    writing its artifacts to the stack's S3 store. The sibling stack ``<stack>-release`` is
-    created or updated idempotently, and used by ID like every stack here.
-    """
-    from zenml.client import Client
-    from zenml.enums import StackComponentType
-
-    client = Client()
-    stack = client.active_stack_model
-    orchestrators = stack.components.get(StackComponentType.ORCHESTRATOR, [])
-    if all(o.flavor_name == "local" for o in orchestrators):
-        return None
-    try:
-        local = client.get_stack_component(
-            StackComponentType.ORCHESTRATOR, RELEASE_ORCHESTRATOR, allow_name_prefix_match=False
-        )
-    except KeyError:
-        local = client.create_stack_component(
-            RELEASE_ORCHESTRATOR, "local", StackComponentType.ORCHESTRATOR, {}
-        )
-    components: dict[StackComponentType, Any] = {
-        kind: [c.id for c in found] for kind, found in stack.components.items() if found
-    }
-    components[StackComponentType.ORCHESTRATOR] = [local.id]
-    name = f"{stack.name}-release"
-    try:
-        current = client.get_stack(name, allow_name_prefix_match=False)
-    except KeyError:
-        current = client.create_stack(name, components=components)
-    else:
-        have = {kind: [c.id for c in found] for kind, found in current.components.items()}
-        if have != components:
-            current = client.update_stack(current.id, component_updates=components)
-    os.environ["ZENML_ACTIVE_STACK_ID"] = str(current.id)
-    return (
-        f"release steps run here, not on {orchestrators[0].flavor_name!r} pods: stack "
-        f"{name!r} (= {stack.name!r} with a local orchestrator)"
-    )
-
-
-def _load(outputs: Any) -> Any:
-    artifact = outputs[0] if isinstance(outputs, list) else outputs
-    return artifact.load()
-
-
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--port", type=int, default=3000, help="port to listen on (default: 3000)")
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to accept remote clients")
     parser.add_argument("--bento", default=f"{BENTO_NAME}:latest", help="Bento tag to serve")
 

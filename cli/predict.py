@@ -7,19 +7,21 @@ The drift verdict and, when retraining is configured, the outcome of the retrain
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.project import CONFIGS_DIR, REPO_ROOT
-from sentiment.core.config import ConfigError, file_parameters, naming_config_file, parse_section
+from sentiment.adapters.runs import EXIT_DRIFT
+from sentiment.core.config import file_parameters, parse_section
 from sentiment.core.drift import DriftSettings, RetrainSettings
 
+if TYPE_CHECKING:
+    from sentiment.core.retraining import RetrainDecision
+
 #: ``run.py drift`` exits with this code when it detects drift (for schedulers and alerts).
-DRIFT_EXIT_CODE = 3
+DRIFT_EXIT_CODE = EXIT_DRIFT
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,27 +67,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-drift", action="store_true", help="skip the drift check")
 
 
-def _step_output(run: Any, step_name: str, output: str) -> Any | None:
-    step = run.steps.get(step_name)
-    if step is None:
-        return None
-    outputs = step.outputs[output]
-    artifact = outputs[0] if isinstance(outputs, list) else outputs
-    return artifact.load()
-
-
-def _ensure_experiment(stack_name: str, tracking_uri: str, experiment: str) -> None:
-    """A local sqlite MLflow store gets this pipeline's experiment under the stack's artifact
-    root, as ``run.py stack register`` does for training (else MLflow writes ./mlruns)."""
-    from cli.stacks import ensure_local_mlflow, load_stack_spec, stack_file
-
-    if not tracking_uri.startswith("sqlite:"):
-        return  # a tracking server creates experiments itself (and the file may need values)
-    root = load_stack_spec(stack_file(stack_name)).extras.get("mlflow_artifact_root")
-    if root:
-        ensure_local_mlflow(tracking_uri, Path(root), experiments=(experiment,))
-
-
 def format_batch(summary: dict[str, Any]) -> str:
     counts = summary["label_counts"]
     chunks = summary["chunks"]
@@ -114,51 +95,30 @@ def format_drift(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def retrain(stack: str, settings: RetrainSettings) -> dict[str, Any]:
+def retrain(stack: str, decision: RetrainDecision) -> dict[str, Any]:
     """Run the training pipeline (and so its promotion gate) on the new labelled data."""
-    from cli import train
+    from cli.train import format_summary, run_training, training_request
+    from sentiment.core.retraining import retrain_outcome
 
-    with tempfile.TemporaryDirectory() as tmp:
-        summary_path = Path(tmp) / "retrain.json"
-        config = Path(settings.config)
-        args = argparse.Namespace(
-            stack=stack,
-            config=config if config.is_absolute() else REPO_ROOT / config,
-            data=settings.data,
-            summary_json=summary_path,
-            no_cache=False,
-            force_register=False,  # new data: a new version unless it trains the same model
-        )
-        code = train.main(args)
-        if code != 0 or not summary_path.is_file():
-            return {"ran": True, "succeeded": False, "exit_code": code, "promoted": False}
-        result = json.loads(summary_path.read_text())
-    return {
-        "ran": True,
-        "succeeded": True,
-        "promoted": result["promoted"],
-        "model_version": result["model_version"],
-        "reason": result["reason"],
-        "summary": result,
-    }
+    config = Path(decision.config or "configs/training.yaml")
+    request = training_request(
+        stack,
+        config if config.is_absolute() else REPO_ROOT / config,
+        decision.data,
+        force_register=False,  # new data: a new version unless it trains the same model
+    )
+    outcome, summary = run_training(request)
+    if summary is not None:
+        print(format_summary(summary, outcome.tracking_uri or ""))
+    return retrain_outcome(outcome.exit_code, summary)
 
 
 def run_inference(
     args: argparse.Namespace, *, output: str | None, check_drift: bool | None
 ) -> tuple[int, dict[str, Any] | None]:
     """Run the inference pipeline as the CLI flags say; (exit code, summary)."""
-    from sentiment.adapters.registry import ModelNotFoundError
-    from sentiment.adapters.serialization import ModelIntegrityError
     from sentiment.core.batch import BatchInputError, BatchSpec, input_columns
-    from sentiment.core.data import DataLoadError
 
-    user_errors = (
-        BatchInputError,
-        ModelNotFoundError,
-        DataLoadError,
-        ModelIntegrityError,
-        ConfigError,
-    )
     config = args.config if args.config.is_absolute() else (REPO_ROOT / args.config)
     if not config.is_file():
         print(f"error: run configuration {config} does not exist", file=sys.stderr)
@@ -184,51 +144,34 @@ def run_inference(
         print(f"error: {exc}", file=sys.stderr)
         return 1, None
 
-    from zenml.client import Client
-
-    from cli.stacks import ensure_stack
     from pipelines.inference import PIPELINE_NAME, TRACKED_STEPS, inference_pipeline
+    from sentiment.adapters.runs import RunRequest, execute, write_summary
+    from sentiment.adapters.stacks import ensure_experiment
+    from sentiment.core.retraining import decide_retraining, format_retrain_outcome
+    from sentiment.core.sources import given_source
 
-    for line in ensure_stack(args.stack):
-        if not line.startswith("unchanged"):
-            print(line)
-    tracker = Client().active_stack.experiment_tracker
-    if tracker is None:
-        print(
-            f"error: stack {args.stack!r} has no experiment tracker; the model registry "
-            "is in MLflow",
-            file=sys.stderr,
-        )
-        return 2, None
-    _ensure_experiment(args.stack, tracker.get_tracking_uri(), PIPELINE_NAME)
-    pipeline = inference_pipeline.with_options(
-        config_path=str(config),
-        steps={name: {"experiment_tracker": tracker.name} for name in TRACKED_STEPS},
+    request = RunRequest(
+        pipeline=inference_pipeline,
+        parameters={
+            "input_uri": args.input,
+            "output_uri": output,
+            "model_version": args.model_version,
+            "reference_source": given_source(args.reference_data, os.environ, "--reference-data"),
+            "check_drift": check_drift,
+        },
+        stack=args.stack,
+        tracked_steps=TRACKED_STEPS,
+        config_path=config,
+        tracker_purpose="the model registry is in MLflow",
+        before_run=lambda uri: ensure_experiment(args.stack, uri, PIPELINE_NAME),
     )
-    reference = args.reference_data or os.environ.get("SENTIMENT_DATA") or None
-    try:
-        with naming_config_file(config):
-            run = pipeline(
-                input_uri=args.input,
-                output_uri=output,
-                model_version=args.model_version,
-                reference_source=reference,
-                check_drift=check_drift,
-            )
-    except user_errors as exc:
-        print(f"\nerror: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1, None
-    if run is None:
-        print("pipeline submitted; follow it in the ZenML dashboard")
-        return 0, None
-    run = Client().get_pipeline_run(run.id)
-    if str(run.status) not in {"completed", "ExecutionStatus.COMPLETED"}:
-        print(f"error: pipeline run {run.id} ended with status {run.status}", file=sys.stderr)
-        return 1, None
-    batch = _step_output(run, "score_batch", "batch_summary")
-    report = _step_output(run, "detect_drift", "drift_report")
+    outcome = execute(request)
+    if not outcome.completed:
+        return outcome.exit_code, None
+    batch = outcome.output_as("score_batch", "batch_summary", dict)
+    report = outcome.output("detect_drift", "drift_report")
     summary: dict[str, Any] = {
-        "zenml_run_id": str(run.id),
+        "zenml_run_id": outcome.run_id,
         "batch": batch,
         "drift": report,
         "retrain": None,
@@ -239,33 +182,22 @@ def run_inference(
         print(format_drift(report))
         print(
             f"Drift report: MLflow run {batch['mlflow_run_id']} (drift/drift_report.html) "
-            f"at {tracker.get_tracking_uri()}; ZenML run {run.id}, artifact "
+            f"at {outcome.tracking_uri}; ZenML run {outcome.run_id}, artifact "
             "'drift_report_html' (python run.py dashboard)"
         )
-        if report["drifted"]:
-            if retrain_settings.enabled:
-                print(
-                    f"Retraining on {retrain_settings.data} with {retrain_settings.config} "
-                    "(the new model is promoted only through its gate)..."
-                )
-                summary["retrain"] = retrain(args.stack, retrain_settings)
-                outcome = summary["retrain"]
-                if not outcome["succeeded"]:
-                    print("Retraining FAILED; the serving model is unchanged.")
-                else:
-                    verdict = "PROMOTED" if outcome["promoted"] else "NOT promoted"
-                    print(f"Retrained: v{outcome['model_version']} {verdict}: {outcome['reason']}")
-            else:
-                print(
-                    "Retraining is off (drift.retrain.enabled: false): pass --retrain-data "
-                    "LABELLED_DATA or run `python run.py train --data LABELLED_DATA`."
-                )
+    decision = decide_retraining(
+        report,
+        enabled=retrain_settings.enabled,
+        data=retrain_settings.data,
+        config=retrain_settings.config,
+    )
+    if decision is not None:
+        print(decision.message)
+        if decision.retrain:
+            summary["retrain"] = retrain(args.stack, decision)
+            print(format_retrain_outcome(summary["retrain"]))
     if args.summary_json:
-        args.summary_json.parent.mkdir(parents=True, exist_ok=True)
-        args.summary_json.write_text(
-            json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n"
-        )
-        print(f"summary written to {args.summary_json}")
+        print(write_summary(args.summary_json, summary))
     return 0, summary
 
 

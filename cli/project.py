@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-STATE_DIR = REPO_ROOT / ".state"
-STACKS_DIR = REPO_ROOT / "stacks"
-CONFIGS_DIR = REPO_ROOT / "configs"
+from sentiment.adapters.workspace import CONFIGS_DIR, REPO_ROOT, STACKS_DIR, STATE_DIR, state_dir
+
+__all__ = ["CONFIGS_DIR", "REPO_ROOT", "STACKS_DIR", "STATE_DIR", "prepare_environment",
+           "releases_dir", "state_dir"]  # fmt: skip
 
 # Telemetry off: ZenML otherwise waits on DNS for its analytics host on offline machines.
 QUIET_ENV = {
@@ -19,11 +19,6 @@ QUIET_ENV = {
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     "MLFLOW_ENABLE_ASYNC_LOGGING": "false",
 }
-
-
-def state_dir() -> Path:
-    """Where runs keep their state: ``$SENTIMENT_STATE_DIR``, else ``.state/`` here."""
-    return Path(os.environ.get("SENTIMENT_STATE_DIR") or STATE_DIR)
 
 
 def releases_dir() -> Path:

@@ -12,7 +12,7 @@ def stack_tracking_uri(stack_name: str) -> str:
     import mlflow
     from zenml.client import Client
 
-    from cli.stacks import ensure_stack
+    from sentiment.adapters.stacks import ensure_stack
 
     ensure_stack(stack_name)
     tracker = Client().active_stack.experiment_tracker

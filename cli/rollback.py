@@ -17,7 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--reason", default="manual rollback", help="recorded on the versions")
     parser.add_argument("--model", default="sentiment-classifier", help="registered model name")
-    parser.add_argument("--alias", default="production")
+    parser.add_argument(
+        "--alias", default="production", help="serving alias to move (default: production)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.project import CONFIGS_DIR, REPO_ROOT
+
+if TYPE_CHECKING:
+    from sentiment.adapters.runs import RunOutcome, RunRequest
+
+#: The training pipeline's step and output holding what the run decided.
+PROMOTION_STEP, PROMOTION_OUTPUT = "register_and_promote", "promotion_summary"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,14 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="register a new version (and put it through the gate) even when an identical "
         "one, same data, config and code, is registered already",
     )
-
-
-def pipeline_run_summary(run: Any) -> dict[str, Any]:
-    """Load the register step's summary artifact from a finished run."""
-    step = run.steps["register_and_promote"]
-    outputs = step.outputs["promotion_summary"]
-    artifact = outputs[0] if isinstance(outputs, list) else outputs
-    return dict(artifact.load())
 
 
 def format_summary(summary: dict[str, Any], tracking_uri: str) -> str:
@@ -72,114 +67,64 @@ def format_summary(summary: dict[str, Any], tracking_uri: str) -> str:
     return "\n".join(lines)
 
 
-def _failed_steps(since: datetime.datetime) -> str:
-    """This command's run's failed steps and why, for the error (see ``_why_failed``).
+def training_request(
+    stack: str,
+    config: Path,
+    source: str | None,
+    *,
+    no_cache: bool = False,
+    force_register: bool = False,
+) -> RunRequest:
+    """The training run as the harness runs it; ``predict`` retrains through it too."""
+    from pipelines.training import TRACKED_STEPS, training_pipeline
+    from sentiment.adapters.runs import RunRequest
 
-    The run object is lost with the exception, so it is the latest run, if started ``since``.
-    """
-    from zenml.client import Client
+    return RunRequest(
+        pipeline=training_pipeline,
+        parameters={"source": source, "force_register": force_register},
+        stack=stack,
+        tracked_steps=TRACKED_STEPS,
+        config_path=config,
+        enable_cache=False if no_cache else None,
+        tracker_purpose="metrics and the registry need MLflow",
+        user_error_note="Nothing was registered; the 'production' alias is unchanged.",
+        failure_note="The 'production' alias was not moved by this run.",
+    )
 
-    try:
-        run = Client().list_pipeline_runs(sort_by="desc:created", size=1).items[0]
-        if run.created.replace(tzinfo=None) < since:
-            return ""
-        return _why_failed(run)
-    except Exception:  # no run, or the store is unreachable too: the error says enough
-        return ""
 
+def run_training(request: RunRequest) -> tuple[RunOutcome, dict[str, Any] | None]:
+    """Run it; (outcome, the register step's promotion summary when it completed)."""
+    from sentiment.adapters.runs import execute
 
-def _why_failed(run: Any) -> str:
-    """ " in step train_model (run ID); because train_model: ValueError: ...": the failed
-    steps with their own exceptions as ZenML recorded them. On a remote orchestrator that is
-    the only place the reason is: the client learns that a pod failed, not why."""
-    failed = {name: step for name, step in run.steps.items() if step.status.value == "failed"}
-    if not failed:
-        return f" (run {run.id})"
-    reasons = [
-        f"{name}: {step.exception_info.message}"
-        for name, step in failed.items()
-        if step.exception_info is not None and step.exception_info.message
-    ]
-    because = f"; because {'; '.join(reasons)}" if reasons else ""
-    return f" in step {', '.join(failed)} (run {run.id}){because}"
+    outcome = execute(request)
+    if not outcome.completed:
+        return outcome, None
+    return outcome, outcome.output_as(PROMOTION_STEP, PROMOTION_OUTPUT, dict)
 
 
 def main(args: argparse.Namespace) -> int:
     # Before the imports below (ZenML alone is seconds): say at once what is starting.
-    source = args.data or os.environ.get("SENTIMENT_DATA") or None
+    from sentiment.core.sources import given_source
+
+    source = given_source(args.data, os.environ)
     print(
         f"training on stack {args.stack!r} with {args.config} "
         f"(data: {source or 'from the config'})",
         flush=True,
     )
-    from zenml.client import Client
-
-    from sentiment.adapters.serialization import ModelIntegrityError
-    from sentiment.core.data import DataLoadError
-    from sentiment.core.validation import DataValidationError
-
-    # Errors in the data or the model that the user must fix: a message, not a traceback.
-    USER_ERRORS = (DataLoadError, DataValidationError, ModelIntegrityError)  # noqa: N806
-    from cli.stacks import ensure_stack
-    from pipelines.training import TRACKED_STEPS, training_pipeline
-    from sentiment.core.config import ConfigError, naming_config_file
+    from sentiment.adapters.runs import write_summary
 
     config = args.config if args.config.is_absolute() else (REPO_ROOT / args.config)
     if not config.is_file():
         print(f"error: run configuration {config} does not exist")
         return 2
-    for line in ensure_stack(args.stack):
-        if not line.startswith("unchanged"):
-            print(line)
-    stack = Client().active_stack
-    tracker = stack.experiment_tracker
-    if tracker is None:
-        print(
-            f"error: stack {args.stack!r} has no experiment tracker; metrics and the "
-            "registry need MLflow"
-        )
-        return 2
-    pipeline = training_pipeline.with_options(
-        config_path=str(config),
-        enable_cache=False if args.no_cache else None,
-        steps={name: {"experiment_tracker": tracker.name} for name in TRACKED_STEPS},
+    request = training_request(
+        args.stack, config, source, no_cache=args.no_cache, force_register=args.force_register
     )
-    started = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)  # ZenML stores UTC
-    try:
-        with naming_config_file(config):
-            run = pipeline(source=source, force_register=args.force_register)
-    except ConfigError as exc:  # compiling the run validates the config: nothing ran
-        print(f"\nerror: {exc}", file=sys.stderr)
-        return 2
-    except USER_ERRORS as exc:
-        print(
-            f"\nerror: {type(exc).__name__}: {exc}\nNothing was registered; the "
-            f"'production' alias is unchanged.",
-            file=sys.stderr,
-        )
-        return 1
-    except Exception as exc:  # the stack failed under the run: S3, MLflow, the cluster...
-        where = _failed_steps(started)
-        print(
-            f"\nerror: the pipeline run failed{where}: {type(exc).__name__}: {exc}",
-            file=sys.stderr,
-        )
-        return 1
-    if run is None:  # remote orchestrators return before the run ends
-        print("pipeline submitted; follow it in the ZenML dashboard")
-        return 0
-    run = Client().get_pipeline_run(run.id)
-    if str(run.status) not in {"completed", "ExecutionStatus.COMPLETED"}:
-        print(
-            f"\nerror: the pipeline run ended with status {run.status}{_why_failed(run)}\n"
-            "The 'production' alias was not moved by this run.",
-            file=sys.stderr,
-        )
-        return 1
-    summary = pipeline_run_summary(run)
-    print(format_summary(summary, tracker.get_tracking_uri()))
+    outcome, summary = run_training(request)
+    if summary is None:
+        return outcome.exit_code
+    print(format_summary(summary, outcome.tracking_uri or ""))
     if args.summary_json:
-        args.summary_json.parent.mkdir(parents=True, exist_ok=True)
-        args.summary_json.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        print(f"summary written to {args.summary_json}")
+        print(write_summary(args.summary_json, summary))
     return 0

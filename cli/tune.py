@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ import yaml
 from pydantic import field_validator
 
 from cli.project import CONFIGS_DIR, REPO_ROOT
-from sentiment.core.config import ConfigError, Section, naming_config_file, parse_section
+from sentiment.core.config import Section, parse_section
 from sentiment.core.tuning import SearchSpec, SplitSettings
 
 # Printed per trial, in this order (the summary JSON has all of them).
@@ -104,12 +103,6 @@ def format_trials(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _tuning_results(run: Any) -> dict[str, Any]:
-    outputs = run.steps["run_trials"].outputs["tuning_results"]
-    artifact = outputs[0] if isinstance(outputs, list) else outputs
-    return dict(artifact.load())
-
-
 def _display(path: Path) -> Path:
     """``path`` relative to the repository when it is inside it (as the CLI accepts it)."""
     try:
@@ -159,68 +152,45 @@ def main(args: argparse.Namespace) -> int:
         return 2
     output = _path(args.output) if args.output else config.output
 
-    from zenml.client import Client
-
-    from cli.stacks import ensure_stack
     from pipelines.tuning import TRACKED_STEPS, tuning_pipeline
-    from sentiment.core.data import DataLoadError
-    from sentiment.core.validation import DataValidationError
+    from sentiment.adapters.runs import RunRequest, execute, write_summary
+    from sentiment.core.sources import given_source
 
-    for line in ensure_stack(args.stack):
-        if not line.startswith("unchanged"):
-            print(line)
-    tracker = Client().active_stack.experiment_tracker
-    if tracker is None:
-        print(f"error: stack {args.stack!r} has no experiment tracker; each trial is an MLflow "
-              "run", file=sys.stderr)  # fmt: skip
-        return 2
     print(f"{len(plan)} trials ({spec.strategy} search over {spec.size} combinations), "
           f"selected on val_{spec.metric}")  # fmt: skip
-    options: dict[str, Any] = {
-        "steps": {name: {"experiment_tracker": tracker.name} for name in TRACKED_STEPS}
-    }
-    if base.get("settings"):  # e.g. the step image of the aws stack, as for training
-        options["settings"] = base["settings"]
-    pipeline = tuning_pipeline.with_options(**options)
-    try:
-        with naming_config_file(config.base_config):
-            run = pipeline(
-                data=params.get("data") or {},
-                validation=params.get("validation") or {},
-                model_params=params.get("model_params") or {},
-                split=config.split,
-                search=spec,
-                random_state=params.get("random_state", 42),
-                source=args.data or os.environ.get("SENTIMENT_DATA") or None,
-            )
-    except ConfigError as exc:  # compiling the run validates the base config: nothing ran
-        print(f"\nerror: {exc}", file=sys.stderr)
-        return 2
-    except (DataLoadError, DataValidationError) as exc:
-        print(f"\nerror: {type(exc).__name__}: {exc}\nNo config was written.", file=sys.stderr)
-        return 1
-    except Exception as exc:  # the stack failed under the run: S3, MLflow, the cluster...
-        print(f"\nerror: the tuning run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    if run is None:  # remote orchestrators return before the run ends
-        print("pipeline submitted; follow it in the ZenML dashboard")
-        return 0
-    run = Client().get_pipeline_run(run.id)
-    if str(run.status) not in {"completed", "ExecutionStatus.COMPLETED"}:
-        print(f"error: pipeline run {run.id} ended with status {run.status}", file=sys.stderr)
-        return 1
-    results = _tuning_results(run)
-    write_tuned_config(config, output, results, str(run.id))
+    request = RunRequest(
+        pipeline=tuning_pipeline,
+        parameters={
+            "data": params.get("data") or {},
+            "validation": params.get("validation") or {},
+            "model_params": params.get("model_params") or {},
+            "split": config.split,
+            "search": spec,
+            "random_state": int(params.get("random_state", 42)),
+            "source": given_source(args.data, os.environ),
+        },
+        stack=args.stack,
+        tracked_steps=TRACKED_STEPS,
+        # e.g. the step image of the aws stack, as for training
+        options={"settings": base["settings"]} if base.get("settings") else {},
+        tracker_purpose="each trial is an MLflow run",
+        subject="the tuning run",
+        user_error_note="No config was written.",
+        parameters_file=config.base_config,
+    )
+    outcome = execute(request)
+    if not outcome.completed:
+        return outcome.exit_code
+    results = outcome.output_as("run_trials", "tuning_results", dict)
+    write_tuned_config(config, output, results, outcome.run_id)
     print()
     print(format_trials(results))
     print(f"Tuned config written to {output}: python run.py train --config {_display(output)}")
     print(f"MLflow: parent run {results.get('mlflow_run_id')} (experiment sentiment_tuning) at "
-          f"{tracker.get_tracking_uri()}")  # fmt: skip
-    print(f"ZenML:  run {run.id} (python run.py dashboard)")
+          f"{outcome.tracking_uri}")  # fmt: skip
+    print(f"ZenML:  run {outcome.run_id} (python run.py dashboard)")
     if args.summary_json:
-        summary = {**results, "output": str(output), "zenml_run_id": str(run.id),
-                   "tracking_uri": tracker.get_tracking_uri()}  # fmt: skip
-        args.summary_json.parent.mkdir(parents=True, exist_ok=True)
-        args.summary_json.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        print(f"summary written to {args.summary_json}")
+        summary = {**results, "output": str(output), "zenml_run_id": outcome.run_id,
+                   "tracking_uri": outcome.tracking_uri}  # fmt: skip
+        print(write_summary(args.summary_json, summary))
     return 0

@@ -31,7 +31,7 @@ DEFAULT_CONFIG = CONFIGS_DIR / "deployment.yaml"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", choices=TARGETS, required=True)
+    parser.add_argument("--target", choices=TARGETS, required=True, help="which release to stop")
     parser.add_argument(
         "--config",
         type=Path,

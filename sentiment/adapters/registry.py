@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from sentiment.core.identity import RUNTIME_PACKAGES, TRAINING_KEY_TAG
 
 if TYPE_CHECKING:
     from sentiment.core.batch import ModelRef
+    from sentiment.core.promotion import Champion
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,50 @@ def recorded_metrics(tags: Mapping[str, str]) -> dict[str, float]:
         for key, value in tags.items()
         if key.startswith(METRIC_TAG_PREFIX)
     }
+
+
+def read_champion(name: str, alias: str, *, tracking_uri: str | None = None) -> Champion | None:
+    """The version holding ``alias`` with the metrics and data fingerprint it was registered
+    with (version tags), or None when no version holds it."""
+    from sentiment.core.promotion import Champion
+
+    version = get_alias_version(name, alias, tracking_uri=tracking_uri)
+    if version is None:
+        return None
+    tags = dict(version.tags)
+    return Champion(
+        str(version.version), recorded_metrics(tags), tags.get(DATA_FINGERPRINT_TAG), tags=tags
+    )
+
+
+def comparable_champion(
+    name: str,
+    alias: str,
+    data_fingerprint: str,
+    score: Callable[[Any], Mapping[str, float]],
+    *,
+    tracking_uri: str | None = None,
+) -> Champion | None:
+    """The alias holder with metrics comparable to a new model's.
+
+    Metrics recorded on other data are not comparable (:func:`needs_rescoring` decides), so
+    such a champion is loaded and scored with ``score`` on this run's test split. A champion that
+    cannot be loaded keeps its recorded metrics: it must not block a registration.
+    """
+    from sentiment.core.promotion import needs_rescoring, rescored
+
+    champion = read_champion(name, alias, tracking_uri=tracking_uri)
+    if champion is None or not needs_rescoring(champion, data_fingerprint):
+        return champion
+    try:
+        model = load_version(name, champion.version, tracking_uri=tracking_uri)
+        champion = rescored(champion, score(model))
+        log.info("re-scored '%s' v%s on this test split: %s", alias, champion.version,
+                 champion.metrics)  # fmt: skip
+    except Exception as exc:
+        log.warning("could not re-score '%s' v%s (%s); comparing recorded metrics", alias,
+                    champion.version, exc)  # fmt: skip
+    return champion
 
 
 def download_model(name: str, version: str, dest: Path, *, tracking_uri: str | None = None) -> Path:

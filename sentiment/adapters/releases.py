@@ -174,3 +174,52 @@ class ReleaseStore:
     def all(self) -> list[Release]:
         """Every target's record, in :data:`TARGETS` order."""
         return [r for r in (self.load(t) for t in TARGETS) if r is not None]
+
+
+def release_record(
+    target: str,
+    *,
+    bento_tag: str,
+    model_version: str,
+    container: dict[str, Any],
+    kubernetes: dict[str, Any],
+    image: str | None = None,
+    rollout: dict[str, Any] | None = None,
+) -> Release:
+    """What this deploy started, from the settings it ran with and the pipeline's outputs:
+    ``undeploy`` and ``status`` read it back (sentiment/adapters/releases.py says why)."""
+    from sentiment.adapters.containers import CONTAINER_NAME, ContainerSettings
+    from sentiment.adapters.workspace import REPO_ROOT
+
+    base: dict[str, Any] = {
+        "target": target,
+        "model_version": model_version,
+        "bento_tag": bento_tag,
+        "deployed_at": now(),
+    }
+    if target == "local":
+        return Release(**base)
+    settings = ContainerSettings.model_validate(container)
+    base.update(backend=settings.backend, cli=settings.cli, cli_env=dict(settings.env))
+    if target == "container":
+        run = ContainerRun(
+            name=CONTAINER_NAME,
+            host=settings.host,
+            host_port=settings.host_port,
+            ready_path=settings.ready_path,
+        )
+        return Release(**base, image=image, container=run)
+    if rollout is None:
+        raise ValueError("a kubernetes release needs the rollout's summary")
+    from sentiment.adapters.kubernetes import current_context
+
+    kubeconfig = kubernetes.get("kubeconfig")
+    rolled_out = KubernetesRun(
+        namespace=rollout["namespace"],
+        overlay=str(REPO_ROOT / kubernetes["overlay"]),
+        deployment=rollout["deployment"],
+        objects=tuple(KubeObject(**o) for o in rollout["objects"]),
+        kubeconfig=kubeconfig,
+        context=current_context(kubeconfig=kubeconfig),
+    )
+    return Release(**base, image=rollout["image"], kubernetes=rolled_out)

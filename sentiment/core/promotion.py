@@ -6,6 +6,7 @@ tested on its own; :mod:`sentiment.adapters.registry` reads the champion and mov
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,20 @@ class Champion:
     data_fingerprint: str | None = None
     reevaluated: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+
+
+def needs_rescoring(champion: Champion, data_fingerprint: str) -> bool:
+    """Whether the champion's recorded metrics are not comparable with a new model's.
+
+    They are only when they were computed on the same data (same fingerprint): metrics on
+    another dataset would compare two different exams, so the champion is scored again.
+    """
+    return not (champion.data_fingerprint == data_fingerprint and champion.metrics)
+
+
+def rescored(champion: Champion, metrics: Mapping[str, float]) -> Champion:
+    """The champion with the metrics it scored on this run's test split (summaries say so)."""
+    return dataclasses.replace(champion, metrics=dict(metrics), reevaluated=True)
 
 
 def decide_promotion(

@@ -17,7 +17,7 @@ from zenml.types import HTMLString
 
 from sentiment.adapters.registry import DATA_FINGERPRINT_TAG, ZENML_RUN_TAG
 from sentiment.core.batch import ModelRef
-from sentiment.core.data import data_fingerprint, ensure_official_archive, load_splits
+from sentiment.core.data import data_fingerprint, load_splits, resolve_source
 from sentiment.core.drift import (
     DriftSettings,
     TextProfile,
@@ -62,19 +62,16 @@ def training_source(ref: ModelRef) -> str | None:
 
 def _reference_source(ref: ModelRef, cli_value: str | None, configured: str | None) -> str:
     """--reference-data or $SENTIMENT_DATA (passed in by the CLI), then the config, then the
-    model's own training source, then the official archive."""
-    for origin, value in (
-        ("--reference-data/$SENTIMENT_DATA", cli_value),
-        ("drift.reference.source", configured),
-    ):
-        if value is not None and str(value).strip():
-            log.info("reference data %s (from %s)", value, origin)
-            return str(value).strip()
-    found = training_source(ref)
-    if found:
-        log.info("reference data %s (the training source of %s v%s)", found, ref.name, ref.version)
-        return found
-    return str(ensure_official_archive())
+    model's own training source, then the official archive: the data-source order of
+    :func:`sentiment.core.data.resolve_source` with the training source as its fallback."""
+    return resolve_source(
+        cli_value,
+        {},
+        configured,
+        fallbacks=(
+            (f"the training source of {ref.name} v{ref.version}", lambda: training_source(ref)),
+        ),
+    )
 
 
 @step(

@@ -22,61 +22,21 @@ from sentiment.adapters.registry import (
     DATA_FINGERPRINT_TAG,
     MODEL_SHA256_TAG,
     ZENML_RUN_TAG,
+    comparable_champion,
     find_twins,
     get_alias_version,
-    load_version,
     log_and_register,
     record_rejection,
-    recorded_metrics,
     set_alias,
 )
 from sentiment.core.identity import TRAINING_KEY_TAG
-from sentiment.core.promotion import Champion, PromotionPolicy, decide_promotion
+from sentiment.core.metrics import compute_metrics
+from sentiment.core.promotion import PromotionPolicy, decide_promotion
 from steps.tracking import active_run_id, set_tags
 
 log = logging.getLogger(__name__)
 
 SUMMARY_METRICS = ("accuracy", "f1", "roc_auc", "precision", "recall")
-
-
-def current_champion(
-    name: str, policy: PromotionPolicy, test: pd.DataFrame, fingerprint: str
-) -> Champion | None:
-    """The alias holder with metrics comparable to the new model's.
-
-    Metrics recorded on other data are not comparable, so a champion registered on a
-    different dataset is re-scored on this run's test split.
-    """
-    version = get_alias_version(name, policy.alias)
-    if version is None:
-        return None
-    tags = dict(version.tags)
-    champion = Champion(
-        str(version.version), recorded_metrics(tags), tags.get(DATA_FINGERPRINT_TAG), tags=tags
-    )
-    if champion.data_fingerprint == fingerprint and champion.metrics:
-        return champion
-    try:
-        from sentiment.core.metrics import compute_metrics
-
-        model = load_version(name, champion.version)
-        scores = model.predict_proba(test["text"].tolist())[:, 1]
-        champion.metrics = compute_metrics(test["label"].to_numpy(), scores)
-        champion.reevaluated = True
-        log.info(
-            "re-scored '%s' v%s on this test split: %s",
-            policy.alias,
-            champion.version,
-            champion.metrics,
-        )
-    except Exception as exc:  # a champion we cannot load must not block registration
-        log.warning(
-            "could not re-score '%s' v%s (%s); comparing recorded metrics",
-            policy.alias,
-            champion.version,
-            exc,
-        )
-    return champion
 
 
 def unchanged_summary(name: str, twins: list[Any], policy: PromotionPolicy) -> dict[str, Any]:
@@ -120,7 +80,14 @@ def register_new_version(
     """Log and register a new version, then give it the alias only if it passes the gate."""
     model = model_artifact.load()
     test: pd.DataFrame = test_artifact.load()
-    champion = current_champion(name, policy, test, tags[DATA_FINGERPRINT_TAG])
+    champion = comparable_champion(
+        name,
+        policy.alias,
+        tags[DATA_FINGERPRINT_TAG],
+        score=lambda champion_model: compute_metrics(
+            test["label"].to_numpy(), champion_model.predict_proba(test["text"].tolist())[:, 1]
+        ),
+    )
     example = [text[:300] for text in test["text"].head(2).tolist()]
     version, sha256 = log_and_register(
         model,

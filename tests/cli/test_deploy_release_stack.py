@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.deploy import RELEASE_ORCHESTRATOR, release_stack
+from sentiment.adapters.stacks.release import RELEASE_ORCHESTRATOR, release_stack
 
 # Registers stacks in a real ZenML store.
 pytestmark = pytest.mark.integration

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli.deploy import kubernetes_settings, stack_image_registry
+from cli.deploy import kubernetes_settings
+from sentiment.adapters.stacks.release import stack_image_registry
 
 # Registers stacks in a real ZenML store.
 pytestmark = pytest.mark.integration

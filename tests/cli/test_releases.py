@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli.deploy import config_parameters, release_record
+from cli.deploy import config_parameters
 from cli.project import CONFIGS_DIR, releases_dir
 from cli.status import describe
 from cli.undeploy import plan_undeploy
@@ -29,6 +29,7 @@ from sentiment.adapters.releases import (
     KubernetesRun,
     Release,
     ReleaseStore,
+    release_record,
 )
 from tests.support.cli import ProjectSandbox
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cli.stacks import (
+from sentiment.adapters.stacks import (
     MissingValuesError,
     StackSpecError,
     ensure_stack,

@@ -15,11 +15,12 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from sentiment.core.data.spec import DataLoadError
 from sentiment.core.hashing import file_sha256
+from sentiment.core.sources import DATA_ENV_VAR
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,6 @@ OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 #: Published checksum of aclImdb_v1.tar.gz (84,125,825 bytes).
 OFFICIAL_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 #: Environment variable that overrides the configured data source (below --data).
-DATA_ENV_VAR = "SENTIMENT_DATA"
 _APP_NAME = "sentiment-mlops"
 _CHUNK = 1 << 20
 _DOWNLOAD_TIMEOUT_S = 60
@@ -106,32 +106,3 @@ def ensure_official_archive(
         log.info("using cached archive %s", target)
         return _check(target, sha256, "cached archive", "delete it to download it again")
     return _download(url, target, sha256)
-
-
-def resolve_source(
-    cli_value: str | None,
-    env: Mapping[str, str],
-    config_value: str | None,
-    *,
-    cache_dir: Path | None = None,
-    download: Callable[[Path | None], Path] | None = None,
-) -> str:
-    """The data source to load: ``--data``, then ``$SENTIMENT_DATA``, then config, then official.
-
-    Empty strings count as unset so ``SENTIMENT_DATA=`` in a CI file does not mean "the
-    current directory". ``download`` (default :func:`ensure_official_archive`) is called with
-    ``cache_dir`` only when nothing else is given.
-    """
-    candidates = (
-        ("--data", cli_value),
-        (f"${DATA_ENV_VAR}", env.get(DATA_ENV_VAR)),
-        ("config data.source", config_value),
-    )
-    for origin, value in candidates:
-        if value is not None and str(value).strip():
-            log.info("data source %s (from %s)", value, origin)
-            return str(value).strip()
-    fetch = download or ensure_official_archive
-    path = fetch(cache_dir)
-    log.info("data source %s (official aclImdb archive; nothing configured)", path)
-    return str(path)

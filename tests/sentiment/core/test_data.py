@@ -31,7 +31,6 @@ from sentiment.core.data import (
     default_cache_dir,
     ensure_official_archive,
     load_splits,
-    resolve_source,
 )
 from tests.support.s3 import moto_s3
 
@@ -391,26 +390,6 @@ def test_fingerprint_is_stable_and_sensitive(expected_splits):
 
 
 # --------------------------------------------------------------------------- sources
-
-
-def test_resolve_source_precedence(tmp_path):
-    def never(_cache):  # must not be called when something is configured
-        raise AssertionError("download called")
-
-    env = {"SENTIMENT_DATA": "s3://bucket/env.csv"}
-    assert resolve_source("cli.csv", env, "cfg.csv", download=never) == "cli.csv"
-    assert resolve_source(None, env, "cfg.csv", download=never) == "s3://bucket/env.csv"
-    assert resolve_source("", {"SENTIMENT_DATA": " "}, "cfg.csv", download=never) == "cfg.csv"
-
-    calls = []
-
-    def fake_download(cache):
-        calls.append(cache)
-        return tmp_path / "aclImdb_v1.tar.gz"
-
-    got = resolve_source(None, {}, None, cache_dir=tmp_path, download=fake_download)
-    assert got == str(tmp_path / "aclImdb_v1.tar.gz")
-    assert calls == [tmp_path]
 
 
 def test_default_cache_dir_follows_xdg(tmp_path):

@@ -1,6 +1,7 @@
 """sentiment.core.promotion: the gate every new version passes before it may serve.
 
-A floor on the configured metric, then no worse than the champion by more than the tolerance.
+A floor on the configured metric, then no worse than the champion by more than the tolerance;
+the champion's recorded metrics count only when they were measured on the same data.
 Each branch is pinned here, so a change to the rule shows up as a failing case, not as a
 model that silently took (or failed to take) the alias.
 """
@@ -11,7 +12,13 @@ import math
 
 import pytest
 
-from sentiment.core.promotion import Champion, PromotionPolicy, decide_promotion
+from sentiment.core.promotion import (
+    Champion,
+    PromotionPolicy,
+    decide_promotion,
+    needs_rescoring,
+    rescored,
+)
 
 POLICY = PromotionPolicy(
     alias="production", metric="accuracy", min_value=0.85, max_regression=0.002
@@ -80,3 +87,21 @@ def test_the_policy_metric_and_alias_are_the_ones_compared() -> None:
     assert not worse_f1.promote
     assert "'staging' v2" in worse_f1.reason
     assert decide_promotion({"f1": 0.80, "accuracy": 0.5}, champ, policy).promote
+
+
+# -- when the champion's recorded metrics are comparable ---------------------------------------
+
+
+def test_recorded_metrics_are_used_only_on_the_same_data() -> None:
+    champ = Champion("3", {"accuracy": 0.9}, "fp-a")
+    assert not needs_rescoring(champ, "fp-a")
+    assert needs_rescoring(champ, "fp-b")
+    assert needs_rescoring(Champion("3", {}, "fp-a"), "fp-a")  # nothing recorded
+
+
+def test_rescored_champion_says_so() -> None:
+    champ = Champion("3", {"accuracy": 0.9}, "fp-a", tags={"t": "1"})
+    again = rescored(champ, {"accuracy": 0.8})
+    assert (again.metrics, again.reevaluated, again.tags) == ({"accuracy": 0.8}, True, {"t": "1"})
+    assert champ.metrics == {"accuracy": 0.9}
+    assert not champ.reevaluated
