@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from cli.project import CONFIGS_DIR, REPO_ROOT, releases_dir
+from cli import options
+from cli.project import REPO_ROOT, releases_dir
 from sentiment.adapters.releases import ReleaseStore, release_record
 from sentiment.core.config import ConfigError, parse_section
 
@@ -35,13 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="local: build the Bento only; container: also build and start an image here; "
         "kubernetes: also push it and roll it out (default: local)",
     )
-    parser.add_argument("--stack", default="local", help="stack whose registry holds the model")
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=CONFIGS_DIR / "deployment.yaml",
-        help="deployment configuration (default: configs/deployment.yaml)",
-    )
+    options.add_stack(parser, "stack whose registry holds the model")
+    options.add_config(parser, "deployment.yaml", "deployment configuration")
     parser.add_argument("--port", type=int, help="host port (local and container targets)")
     parser.add_argument(
         "--backend",

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.project import CONFIGS_DIR, REPO_ROOT
+from cli import options
+from cli.project import REPO_ROOT
 from sentiment.adapters.runs import EXIT_DRIFT
 from sentiment.core.config import file_parameters, parse_section
 from sentiment.core.drift import DriftSettings, RetrainSettings
@@ -25,24 +26,16 @@ DRIFT_EXIT_CODE = EXIT_DRIFT
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--input",
-        required=True,
-        metavar="PATH_OR_URI",
-        help="CSV/Parquet file of texts (.csv, .csv.gz, .parquet), local or s3://",
+    options.add_location(
+        parser, "--input", "CSV/Parquet file of texts (.csv, .csv.gz, .parquet), local or s3://"
     )
-    parser.add_argument("--stack", default="local", help="stack to run on (stacks/NAME.yaml)")
+    options.add_stack(parser)
     parser.add_argument(
         "--model-version",
         help="registered version to use (default: the "
         "version holding the configured alias, 'production')",
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=CONFIGS_DIR / "inference.yaml",
-        help="run configuration (default: configs/inference.yaml)",
-    )
+    options.add_config(parser, "inference.yaml")
     parser.add_argument(
         "--reference-data",
         help="training data for the drift reference "
@@ -53,16 +46,13 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         help="labelled data to retrain on when drift is "
         "detected (turns drift.retrain on for this run)",
     )
-    parser.add_argument("--summary-json", type=Path, help="write the run summary here")
+    options.add_summary_json(parser)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    parser.add_argument(
-        "--output",
-        required=True,
-        metavar="PATH_OR_URI",
-        help="where to write the predictions (.csv, .csv.gz or .parquet)",
+    options.add_location(
+        parser, "--output", "where to write the predictions (.csv, .csv.gz or .parquet)"
     )
     parser.add_argument("--no-drift", action="store_true", help="skip the drift check")
 

@@ -7,9 +7,11 @@ import getpass
 import os
 import sys
 
+from cli import options
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="local", help="stack whose registry to use")
+    options.add_stack(parser, "stack whose registry to use")
     parser.add_argument(
         "--to",
         dest="to_version",

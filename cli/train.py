@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.project import CONFIGS_DIR, REPO_ROOT
+from cli import options
+from cli.project import REPO_ROOT
 
 if TYPE_CHECKING:
     from sentiment.adapters.runs import RunOutcome, RunRequest
@@ -17,20 +18,15 @@ PROMOTION_STEP, PROMOTION_OUTPUT = "register_and_promote", "promotion_summary"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="local", help="stack to run on (stacks/NAME.yaml)")
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=CONFIGS_DIR / "training.yaml",
-        help="run configuration (default: configs/training.yaml)",
-    )
+    options.add_stack(parser)
+    options.add_config(parser, "training.yaml")
     parser.add_argument(
         "--data",
         help="data source: .tar.gz, aclImdb/ folder, CSV/Parquet, "
         "s3://... (default: $SENTIMENT_DATA, then the config, then the "
         "official archive)",
     )
-    parser.add_argument("--summary-json", type=Path, help="write the run summary here")
+    options.add_summary_json(parser)
     parser.add_argument("--no-cache", action="store_true", help="run every step again")
     parser.add_argument(
         "--force-register",

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import field_validator
 
+from cli import options
 from cli.project import CONFIGS_DIR, REPO_ROOT
 from sentiment.core.config import Section, parse_section
 from sentiment.core.tuning import SearchSpec, SplitSettings
@@ -28,13 +29,8 @@ TABLE_METRICS = (("val_accuracy", "val_acc"), ("val_f1", "val_f1"), ("val_roc_au
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="local", help="stack to run on (stacks/NAME.yaml)")
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=CONFIGS_DIR / "tuning.yaml",
-        help="search configuration (default: configs/tuning.yaml)",
-    )
+    options.add_stack(parser)
+    options.add_config(parser, "tuning.yaml", "search configuration")
     parser.add_argument(
         "--data",
         help="data source, as for train (default: $SENTIMENT_DATA, then the base config, "
@@ -47,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where to write the tuned training config (default: the config's `output`, "
         "configs/training.tuned.yaml)",
     )
-    parser.add_argument("--summary-json", type=Path, help="write the trials and the best here")
+    options.add_summary_json(parser, "write the trials and the best here")
 
 
 def _path(value: str | Path) -> Path:

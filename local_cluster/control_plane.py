@@ -60,11 +60,11 @@ def http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
 def start_etcd(settings: ClusterSettings, state: StatePaths, build: BuildPaths) -> float:
     client = f"http://127.0.0.1:{settings.ports.etcd_client}"
     peer = f"http://127.0.0.1:{settings.ports.etcd_peer}"
-    processes.start(
+    processes.start_binary(
         state,
+        build,
         "etcd",
         [
-            str(build.binary("etcd")),
             "--name=sentiment",
             f"--data-dir={state.root / 'etcd'}",
             f"--listen-client-urls={client}",
@@ -86,11 +86,11 @@ def start_etcd(settings: ClusterSettings, state: StatePaths, build: BuildPaths) 
 
 def start_apiserver(settings: ClusterSettings, state: StatePaths, build: BuildPaths) -> float:
     pki = state.pki
-    processes.start(
+    processes.start_binary(
         state,
+        build,
         "kube-apiserver",
         [
-            str(build.binary("kube-apiserver")),
             f"--etcd-servers=http://127.0.0.1:{settings.ports.etcd_client}",
             "--bind-address=127.0.0.1",
             f"--secure-port={settings.ports.apiserver}",
@@ -125,11 +125,11 @@ def start_controllers(settings: ClusterSettings, state: StatePaths, build: Build
     """Controller manager and scheduler; their readiness shows in the node and the
     ``default`` ServiceAccount, which ``up`` waits for."""
     pki = state.pki
-    processes.start(
+    processes.start_binary(
         state,
+        build,
         "kube-controller-manager",
         [
-            str(build.binary("kube-controller-manager")),
             *_controller_flags(state, "kube-controller-manager", settings.ports.controller_manager),
             f"--service-account-private-key-file={pki / 'service-account.key'}",
             f"--root-ca-file={pki / 'ca.crt'}",
@@ -140,11 +140,11 @@ def start_controllers(settings: ClusterSettings, state: StatePaths, build: Build
             "--controllers=*,-cloud-node-lifecycle,-service-lb-controller,-route",
         ],
     )
-    processes.start(
+    processes.start_binary(
         state,
+        build,
         "kube-scheduler",
         [
-            str(build.binary("kube-scheduler")),
             *_controller_flags(state, "kube-scheduler", settings.ports.scheduler),
         ],
     )

@@ -309,11 +309,11 @@ def _write_kubelet_config(settings: ClusterSettings, state: StatePaths) -> Path:
 
 def start_kubelet(settings: ClusterSettings, state: StatePaths, build: BuildPaths) -> float:
     config = _write_kubelet_config(settings, state)
-    processes.start(
+    processes.start_binary(
         state,
+        build,
         "kubelet",
         [
-            str(build.binary("kubelet")),
             f"--config={config}",
             f"--kubeconfig={state.component_kubeconfig('kubelet')}",
             f"--root-dir={state.root / 'kubelet'}",

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from local_cluster.settings import StatePaths
+from local_cluster.settings import BuildPaths, StatePaths
 
 
 class ComponentError(RuntimeError):
@@ -73,6 +73,18 @@ def start(
     while running_pid(state, name) is None and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     return proc.pid
+
+
+def start_binary(
+    state: StatePaths,
+    build: BuildPaths,
+    name: str,
+    flags: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """:func:`start` the built binary ``name`` (etcd, a Kubernetes component) with ``flags``."""
+    return start(state, name, [str(build.binary(name)), *flags], env=env)
 
 
 def wait_ready(

@@ -120,6 +120,11 @@ class BuildPaths:
         return self.bin_dir / name
 
 
+def _under_root(name: str, doc: str | None = None) -> property:
+    """A read-only attribute: the path ``name`` under the instance's ``root``."""
+    return property(lambda self: self.root / name, doc=doc)
+
+
 @dataclass(frozen=True)
 class StatePaths:
     """A running cluster's files, under ``<checkout>/.state/kube``."""
@@ -131,36 +136,15 @@ class StatePaths:
         state = os.environ.get("SENTIMENT_STATE_DIR")
         return cls((Path(state) if state else REPO_ROOT / ".state") / "kube")
 
-    @property
-    def kubeconfig(self) -> Path:
-        return self.root / "config"
-
-    @property
-    def bin_dir(self) -> Path:
-        """``kubectl`` of the cluster's own version (a link into the build cache)."""
-        return self.root / "bin"
-
-    @property
-    def pki(self) -> Path:
-        return self.root / "pki"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def pids(self) -> Path:
-        return self.root / "pids"
-
-    @property
-    def record(self) -> Path:
-        """cluster.json: version, addresses, start timings (what `status` and tests read)."""
-        return self.root / "cluster.json"
-
-    @property
-    def host_changes(self) -> Path:
-        """host-changes.json: what `up` changed outside .state (sysctls, directories)."""
-        return self.root / "host-changes.json"
+    kubeconfig = _under_root("config")
+    bin_dir = _under_root("bin", "``kubectl`` of the cluster's own version (a build-cache link).")
+    pki = _under_root("pki")
+    logs = _under_root("logs")
+    pids = _under_root("pids")
+    record = _under_root("cluster.json", "Version, addresses, start timings (`status`, tests).")
+    host_changes = _under_root(
+        "host-changes.json", "What `up` changed outside .state (sysctls, directories)."
+    )
 
     @property
     def sockets(self) -> Path:
