@@ -17,11 +17,13 @@ from typing import Annotated, Any
 
 import pandas as pd
 from zenml import log_metadata, step
+from zenml.types import HTMLString
 
 from sentiment.core.data import data_fingerprint
 from sentiment.core.metrics import compute_metrics
 from sentiment.core.model import build_model
 from sentiment.core.tuning import SearchSpec, apply_overrides, expand, logged_params, select_best
+from sentiment.reports.artifacts import trials_html
 from steps.tracking import active_run_id, child_run, log_artifact, log_metrics, log_params, set_tags
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,10 @@ def run_trials(
     base_params: dict[str, Any],
     search: dict[str, Any],
     random_state: int = 42,
-) -> Annotated[dict[str, Any], "tuning_results"]:
+) -> tuple[
+    Annotated[dict[str, Any], "tuning_results"],
+    Annotated[HTMLString, "tuning_trials"],
+]:
     """Run the search; returns every trial, the best one and what the trials were fitted
     and scored on (rows and fingerprints)."""
     spec = SearchSpec.from_mapping(search)
@@ -123,4 +128,4 @@ def run_trials(
             **data,
         }
     )
-    return results
+    return results, HTMLString(trials_html(results))

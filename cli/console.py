@@ -1,0 +1,61 @@
+"""Console output of the commands: progress bars, and silence for known, harmless noise.
+
+Every line ``make run`` prints should mean something to the person reading it. A few
+libraries print the same harmless lines on every run; each is removed here by its exact
+text, with the reason, so anything new or real still gets through:
+
+* ``[ZML002] You are specifying docker settings but no component in your stack makes use
+  of them``: configs/training.yaml carries the image settings for the cluster stack, and
+  ZenML emits this exactly when the stack has no container-based component (the local
+  stack), where ignoring them is the intended behaviour.
+* ``Failed to disable MLflow autologging for the following frameworks: ['fastai']``: ZenML
+  switches autologging off for every framework it knows; fastai is not installed, so there
+  is nothing to switch off (once per tracked step).
+* ``generated new fontManager``: matplotlib building its font cache. ``MPLCONFIGDIR`` is
+  pinned to the state dir so it is built once, and the INFO line is not printed then.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from sentiment.reports.progress import Progress
+
+__all__ = ["KNOWN_NOISE", "Progress", "quiet_known_noise"]
+
+# logger name -> text that marks a record as the known noise (see the module docstring).
+KNOWN_NOISE: dict[str, str] = {
+    "zenml.utils.warnings.controller": "ZML002",
+    "zenml.integrations.mlflow.experiment_trackers.mlflow_experiment_tracker": (
+        "Failed to disable MLflow autologging for the following frameworks: ['fastai']"
+    ),
+}
+
+
+class _DropText(logging.Filter):
+    """Drop records whose message contains ``text``; on a logger it sees only its own."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
+def quiet_known_noise(state_dir: Path) -> None:
+    """Install the filters (idempotent) and give matplotlib a persistent cache dir.
+
+    Filters go on the emitting loggers, not on handlers: ZenML re-creates its handlers, and
+    a logger's filter sees only records logged through it, so nothing else is hidden.
+    """
+    for name, text in KNOWN_NOISE.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropText) and f.text == text for f in logger.filters):
+            logger.addFilter(_DropText(text))
+    cache = state_dir / "cache" / "matplotlib"
+    cache.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MPLCONFIGDIR", str(cache))
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.WARNING)
