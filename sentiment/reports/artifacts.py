@@ -137,8 +137,8 @@ def _label_counts(counts: Mapping[str, int]) -> str:
 
 def trials_html(results: Mapping[str, Any]) -> str:
     """The tuning trials as one table, best first by the selection metric."""
-    metric = str(results.get("metric", "val_accuracy"))
     trials = list(results.get("trials", []))
+    metric = f"val_{results.get('metric', 'accuracy')}"
     names = sorted({k for t in trials for k in t.get("metrics", {})})
     ordered = sorted(trials, key=lambda t: -float(t["metrics"].get(metric, float("-inf"))))
     best = results.get("best", {}).get("trial")

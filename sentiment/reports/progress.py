@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TextIO
 
 _PLAIN_STEPS = 4  # plain mode: a line at 25 %, 50 %, 75 % (100 % is the summary)
+_PLAIN_INTERVAL_S = 15.0  # plain mode, unknown total: a line at most this often
 
 
 def _human(amount: float, unit: str) -> str:
@@ -29,8 +30,9 @@ def _human(amount: float, unit: str) -> str:
 class Progress:
     """``with Progress("trials", total=12) as bar: ... bar.advance()``.
 
-    ``total`` may be None (unknown size, e.g. a download without Content-Length): the bar
-    then counts, and plain mode stays silent until the summary.
+    ``total`` may be None (unknown size: a streamed batch, a download without
+    Content-Length): the bar then counts, and plain mode prints a line every
+    ``_PLAIN_INTERVAL_S`` seconds.
     """
 
     def __init__(
@@ -51,6 +53,7 @@ class Progress:
         self._tty = self._stream.isatty() if tty is None else tty
         self._started = time.perf_counter()
         self._next_plain = 1
+        self._last_plain = self._started
         self._bar: object | None = None
         self._task: object | None = None
 
@@ -80,22 +83,29 @@ class Progress:
 
     def advance(self, amount: float = 1) -> None:
         """Count ``amount`` more units done (a trial, a chunk, bytes)."""
-        self.done += amount
+        self.update(self.done + amount)
+
+    def update(self, done: float, total: float | None = None) -> None:
+        """Set the absolute count (callbacks that report totals so far: rows, bytes)."""
+        if total is not None:
+            self.total = total
+        self.done = done
         if self._bar is not None:
-            self._bar.update(self._task, advance=amount)  # type: ignore[attr-defined]
-            return
-        if not self.total:
-            return
-        while self._next_plain < _PLAIN_STEPS and self.done >= (
-            self.total * self._next_plain / _PLAIN_STEPS
-        ):
-            print(
-                f"{self.description}: {_human(self.done, self.unit)} of "
-                f"{_human(self.total, self.unit)} ({100 * self._next_plain // _PLAIN_STEPS} %)",
-                file=self._stream,
-                flush=True,
-            )
-            self._next_plain += 1
+            self._bar.update(self._task, completed=done, total=self.total)  # type: ignore[attr-defined]
+        elif self.total:
+            while self._next_plain < _PLAIN_STEPS and done >= (
+                self.total * self._next_plain / _PLAIN_STEPS
+            ):
+                percent = 100 * self._next_plain // _PLAIN_STEPS
+                self._plain(f"of {_human(self.total, self.unit)} ({percent} %)")
+                self._next_plain += 1
+        elif time.perf_counter() - self._last_plain >= _PLAIN_INTERVAL_S:
+            self._plain(f"so far ({self.seconds:.0f} s)")
+
+    def _plain(self, where: str) -> None:
+        self._last_plain = time.perf_counter()
+        line = f"{self.description}: {_human(self.done, self.unit)} {where}"
+        print(line, file=self._stream, flush=True)
 
     @property
     def seconds(self) -> float:
