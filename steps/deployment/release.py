@@ -11,12 +11,15 @@ from zenml import log_metadata, step
 from sentiment.adapters.containers import (
     CONTAINER_NAME,
     ContainerSettings,
+    build_step,
     containerize,
     push_image,
     ready_url,
     remove_container,
     run_container,
+    streaming_runner,
 )
+from sentiment.reports.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +29,16 @@ __all__ = ["CONTAINER_NAME", "containerize_bento", "rollout_kubernetes", "start_
 @step(enable_cache=False)
 def containerize_bento(bento_tag: str, container: dict[str, Any]) -> Annotated[str, "image"]:
     """``bentoml containerize`` with the configured backend (docker, podman or buildah)."""
-    image = containerize(bento_tag, ContainerSettings.from_mapping(container))
+    with Progress("building the image", total=None, unit="steps") as bar:
+
+        def on_line(line: str) -> None:
+            step_of = build_step(line)
+            if step_of is not None:
+                bar.update(*step_of)
+
+        settings = ContainerSettings.from_mapping(container)
+        image = containerize(bento_tag, settings, runner=streaming_runner(on_line))
+        bar.summary = f"built image {image} in {bar.seconds:.1f} s"
     log_metadata(metadata={"image": image})
     return image
 
