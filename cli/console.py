@@ -11,6 +11,12 @@ text, with the reason, so anything new or real still gets through:
 * ``Failed to disable MLflow autologging for the following frameworks: ['fastai']``: ZenML
   switches autologging off for every framework it knows; fastai is not installed, so there
   is nothing to switch off (once per tracked step).
+* ``Models can be viewed in the dashboard using ZenML Pro...``: printed for every run with a
+  ZenML model; the open-source dashboard has no Models page, and the run's model version,
+  stage and metadata are in the summary and through ``Client().get_model_version``.
+* ``You can visualize your pipeline runs in the ZenML Dashboard ... zenml login --local``:
+  the summary's last line names ``python run.py dashboard``, which does that for this
+  project.
 * ``generated new fontManager``: matplotlib building its font cache. ``MPLCONFIGDIR`` is
   pinned to the state dir so it is built once, and the INFO line is not printed then.
 """
@@ -31,6 +37,8 @@ KNOWN_NOISE: dict[str, str] = {
     "zenml.integrations.mlflow.experiment_trackers.mlflow_experiment_tracker": (
         "Failed to disable MLflow autologging for the following frameworks: ['fastai']"
     ),
+    "zenml.orchestrators.step_run_utils": "Models can be viewed in the dashboard using ZenML Pro",
+    "zenml.pipelines.pipeline_definition": "You can visualize your pipeline runs in the `ZenML",
 }
 
 

@@ -23,7 +23,13 @@ pytestmark = pytest.mark.integration
 MODEL = "sentiment-classifier"
 GATE = {"min_value": 0.7, "max_regression": 0.0}
 SMALL_MODEL = {"features": {"min_df": 1}}
-NOISE = (*KNOWN_NOISE.values(), "You are specifying docker settings", "generated new fontManager")
+# As printed: ZenML's console formatter drops the backticks that KNOWN_NOISE's texts keep.
+NOISE = (
+    *(text.replace("`", "") for text in KNOWN_NOISE.values()),
+    "You are specifying docker settings",
+    "generated new fontManager",
+    "You can visualize your pipeline runs",
+)
 
 # artifact name -> (visualization type, text that must be in it)
 EXPECTED = {
