@@ -33,30 +33,21 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from sentiment.core.ngrams import BUCKET_BITS, U64, ngram_hashes, token_hash
+from sentiment.core.params import DEFAULT_PARAMS, merged_params
 from sentiment.core.text import TextNormalizer
 
 # joblib's backend preference for the parallel fits (see NBLogisticEnsemble._fit_all).
 _BACKEND = "processes"
 
-__all__ = ["NBLogisticEnsemble", "NgramCounter", "build_model", "ngram_hashes", "token_hash"]
-
-DEFAULT_PARAMS: dict[str, Any] = {
-    "normalizer": {
-        "lowercase": True,
-        "negation_scope": 0,
-        "stemming": False,
-        "keep_punctuation": ["!", "?"],
-    },
-    "features": {"ngram_range": [1, 3], "min_df": 2, "max_features": 2_000_000},
-    "classifier": {
-        "nb_C": 100.0,
-        "plain_C": 100.0,
-        "nb_alpha": 1.0,
-        "sublinear_tf": True,
-        "calibration_folds": 3,
-        "max_iter": 2000,
-    },
-}
+__all__ = [
+    "DEFAULT_PARAMS",
+    "NBLogisticEnsemble",
+    "NgramCounter",
+    "build_model",
+    "merged_params",
+    "ngram_hashes",
+    "token_hash",
+]
 
 # Types skops may instantiate when loading a saved model, beyond those it trusts by default
 # (scikit-learn estimators such as Pipeline, numpy arrays, builtins). Loading refuses anything
@@ -378,24 +369,6 @@ def _as_docs(docs: Iterable[str]) -> list[str]:
     if isinstance(docs, str):
         raise TypeError("expected an iterable of documents, got a single str")
     return list(docs)
-
-
-def merged_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Defaults overlaid with ``params`` one section deep (a config may set one key only)."""
-    out: dict[str, Any] = {k: dict(v) for k, v in DEFAULT_PARAMS.items()}
-    for section, values in (params or {}).items():
-        if section not in out:
-            raise ValueError(f"unknown model section {section!r}; known: {sorted(out)}")
-        if values is not None and not isinstance(values, Mapping):
-            raise ValueError(f"model section {section!r} must be a mapping, got {values!r}")
-        unknown = sorted(set(values or {}) - set(out[section]))
-        if unknown:
-            raise ValueError(
-                f"unknown key(s) {unknown} in model section {section!r}; "
-                f"known: {sorted(out[section])}"
-            )
-        out[section].update(values or {})
-    return out
 
 
 def build_model(params: Mapping[str, Any] | None = None, *, random_state: int = 42) -> Pipeline:
