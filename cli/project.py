@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cli.console import quiet_known_noise
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = REPO_ROOT / ".state"
 STACKS_DIR = REPO_ROOT / "stacks"
@@ -35,5 +37,6 @@ def prepare_environment() -> None:
     """Apply the project's defaults without overriding what the user exported."""
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
+    quiet_known_noise(state_dir())  # every command: ZenML's known noise (cli/console.py)
     # ZenML resolves step sources relative to the repository root (.zen).
     os.chdir(REPO_ROOT)

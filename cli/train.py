@@ -114,8 +114,6 @@ def main(args: argparse.Namespace) -> int:
     )
     from zenml.client import Client
 
-    from cli.console import quiet_known_noise
-    from cli.project import state_dir
     from sentiment.adapters.serialization import ModelIntegrityError
     from sentiment.core.data import DataLoadError
     from sentiment.core.validation import DataValidationError
@@ -126,7 +124,6 @@ def main(args: argparse.Namespace) -> int:
     from cli.stacks import ensure_stack
     from pipelines.training import TRACKED_STEPS, training_pipeline
 
-    quiet_known_noise(state_dir())
     config = args.config if args.config.is_absolute() else (REPO_ROOT / args.config)
     if not config.is_file():
         print(f"error: run configuration {config} does not exist")

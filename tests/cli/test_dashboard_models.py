@@ -10,7 +10,8 @@ and ``rollback`` call) stages it ``production``. Then, in headless Chromium:
   the model version is read through the server's REST API from the logged-in page, the
   same data ZenML Pro's Models page shows;
 - the run page is opened and the model artifact's node clicked: its visualization is the
-  pipeline diagram. That view is kept as docs/images/dashboard-model.png.
+  pipeline diagram (after "Load Preview", which the dashboard asks for before rendering
+  any HTML). That view is kept as docs/images/dashboard-model.png.
 """
 
 from __future__ import annotations
@@ -133,6 +134,8 @@ def test_dashboard_shows_the_production_model_version(
                 assert time.monotonic() < deadline, "the artifact sheet did not open"
                 time.sleep(1)
             page.click("[data-test=visualization-tab]")
+            # HTML previews are opt-in ("may contain harmful code"): a user clicks through.
+            page.click_button("Load Preview", timeout=60)
             diagram = _wait_for_frame_text(page, "NBLogisticEnsemble")
             rendered = page.capture(SCREENSHOT)
         except Exception:
