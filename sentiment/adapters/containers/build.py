@@ -71,7 +71,7 @@ def streaming_runner(on_line: Callable[[str], None]) -> Runner:
         except subprocess.TimeoutExpired as exc:
             proc.kill()
             proc.wait()
-            exc.stdout = "".join(lines)
+            exc.stdout = "".join(lines).encode()
             raise
         reader.join(timeout=10)
         return subprocess.CompletedProcess(cmd, proc.returncode, "".join(lines), "")
