@@ -219,5 +219,6 @@ def register_and_promote(
         "train_seconds": train_seconds,
     }
     log_metadata(metadata={"promotion": {k: v for k, v in summary.items() if v is not None}})
-    log_metadata(metadata=model_version_metadata(summary), infer_model=True)
+    if get_step_context().model_version is not None:  # a pipeline without a ZenML model
+        log_metadata(metadata=model_version_metadata(summary), infer_model=True)
     return summary
