@@ -144,7 +144,7 @@ def test_dashboard_shows_the_production_model_version(
 
     items = versions["items"]
     assert [(v["body"]["stage"], v["name"]) for v in items] == [("production", "1")], items
-    assert items[0]["resources"]["model"]["name"] == MODEL
+    assert items[0]["body"]["model"]["name"] == MODEL
     metadata = items[0]["metadata"]["run_metadata"]
     assert metadata["mlflow_version"] == "1"
     assert metadata["data_fingerprint"] == "x"
