@@ -16,7 +16,6 @@ and ``rollback`` call) stages it ``production``. Then, in headless Chromium:
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,9 +26,8 @@ from zenml import Model, log_metadata, pipeline, step
 from cli import dashboard
 from materializers import SkopsModelMaterializer
 from sentiment.adapters.model_control import stage_run_model_version
-from tests.cli.test_dashboard import _answer_onboarding_survey
-from tests.support.binaries import require_binary
-from tests.support.chromium import CHROME_ALTERNATIVES, Browser, browser
+from tests.cli.test_dashboard import _answer_onboarding_survey, _parse
+from tests.support.chromium import Browser, browser, require_chromium
 from tests.support.processes import free_port
 from tests.support.reviews import synthetic_reviews
 
@@ -86,23 +84,12 @@ def _open(page: Browser, url: str, *needles: str) -> str:
     return page.wait_for_text(*needles, timeout=120)
 
 
-def _parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="run.py dashboard")
-    dashboard.add_arguments(parser)
-    return parser.parse_args(list(argv))
-
-
 @pytest.mark.integration
 @pytest.mark.timeout(600)
 def test_dashboard_shows_the_production_model_version(
     zenml_store: Path, dashboard_cleanup: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    require_binary(
-        "chromium",
-        why="apt-get install -y chromium fonts-liberation",
-        alternatives=CHROME_ALTERNATIVES,
-    )
-    require_binary("chromedriver", why="apt-get install -y chromium-driver")
+    require_chromium()
     port = free_port()
     assert dashboard.main(_parse("--port", str(port))) == 0
     capsys.readouterr()
