@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from tests.support.cli import ProjectSandbox
+from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -202,6 +203,10 @@ def test_trials_table_is_the_dashboard_visualization(
         "import sys\n"
         "from zenml.artifacts.utils import load_artifact_visualization\n"
         "from zenml.client import Client\n"
+        "from zenml.utils import source_utils\n"
+        # `python -c` has no file to derive ZenML's source root from (the artifact store's
+        # flavor is loaded by source): the repository's, as for the run itself.
+        f"source_utils.set_custom_source_root({str(REPO_ROOT)!r})\n"
         f"run = Client().get_pipeline_run({tuning['summary']['zenml_run_id']!r})\n"
         "out = run.steps['run_trials'].outputs['tuning_trials']\n"
         "out = out[0] if isinstance(out, list) else out\n"
