@@ -17,6 +17,9 @@ text, with the reason, so anything new or real still gets through:
 * ``You can visualize your pipeline runs in the ZenML Dashboard ... zenml login --local``:
   the summary's last line names ``python run.py dashboard``, which does that for this
   project.
+* ``INFO mlflow.utils.uv_utils: Detected uv project: found uv.lock and pyproject.toml``:
+  MLflow noting, at every model it logs, where it may read requirements from; the model's
+  requirements are pinned by the registry adapter (``model_pip_requirements``) anyway.
 * ``generated new fontManager``: matplotlib building its font cache. ``MPLCONFIGDIR`` is
   pinned to the state dir so it is built once, and the INFO line is not printed then.
 """
@@ -39,6 +42,7 @@ KNOWN_NOISE: dict[str, str] = {
     ),
     "zenml.orchestrators.step_run_utils": "Models can be viewed in the dashboard using ZenML Pro",
     "zenml.pipelines.pipeline_definition": "You can visualize your pipeline runs in the `ZenML",
+    "mlflow.utils.uv_utils": "Detected uv project",
 }
 
 
