@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cli.console import quiet_known_noise
 from sentiment.adapters.workspace import CONFIGS_DIR, REPO_ROOT, STACKS_DIR, STATE_DIR, state_dir
 
 __all__ = ["CONFIGS_DIR", "REPO_ROOT", "STACKS_DIR", "STATE_DIR", "prepare_environment",
@@ -30,5 +31,6 @@ def prepare_environment() -> None:
     """Apply the project's defaults without overriding what the user exported."""
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
+    quiet_known_noise(state_dir())  # every command: ZenML's known noise (cli/console.py)
     # ZenML resolves step sources relative to the repository root (.zen).
     os.chdir(REPO_ROOT)

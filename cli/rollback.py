@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from cli.registry_access import stack_tracking_uri
+    from sentiment.adapters.model_control import mirror_alias
     from sentiment.adapters.registry import RollbackError, rollback
 
     uri = stack_tracking_uri(args.stack)
@@ -46,5 +47,8 @@ def main(args: argparse.Namespace) -> int:
         f"'{done.alias}' of {args.model} moved from v{done.from_version} to v{done.to_version} "
         f"(by {actor}: {args.reason})."
     )
+    staged = mirror_alias(args.model, args.alias, tracking_uri=uri)
+    if staged is not None:
+        print(f"ZenML model {args.model} version {staged} is now '{args.alias}'.")
     print("Serve it with: python run.py deploy --target local|container|kubernetes")
     return 0

@@ -12,11 +12,13 @@ import os
 from typing import Any, ClassVar
 
 import pandas as pd
-from zenml.enums import ArtifactType
+from zenml.enums import ArtifactType, VisualizationType
 from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
+from materializers.visual import save_html
 from sentiment.core.data import data_fingerprint
+from sentiment.reports.artifacts import review_frame_html
 
 _FILENAME = "reviews.parquet"
 
@@ -38,6 +40,11 @@ class ReviewFrameMaterializer(BaseMaterializer):
 
     def compute_content_hash(self, data: pd.DataFrame) -> str | None:
         return data_fingerprint(data, data.iloc[0:0])
+
+    def save_visualizations(self, data: pd.DataFrame) -> dict[str, VisualizationType]:
+        """The dashboard preview ZenML's pandas materializer would give, plus the numbers a
+        reviewer checks first: rows, label balance and review lengths per split."""
+        return save_html(self, "preview.html", review_frame_html(data))
 
     def extract_metadata(self, data: pd.DataFrame) -> dict[str, MetadataType]:
         counts = data["label"].value_counts().to_dict() if "label" in data else {}

@@ -17,11 +17,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
-from zenml.enums import ArtifactType
+from zenml.enums import ArtifactType, VisualizationType
 from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
+from materializers.visual import save_html
 from sentiment.adapters.serialization import MODEL_FILENAME, load_model, save_model
+from sentiment.reports.artifacts import model_diagram_html
 
 
 class SkopsModelMaterializer(BaseMaterializer):
@@ -55,6 +57,10 @@ class SkopsModelMaterializer(BaseMaterializer):
                 self.artifact_store.open(os.path.join(self.uri, MODEL_FILENAME), "wb") as dst,
             ):
                 shutil.copyfileobj(src, dst)
+
+    def save_visualizations(self, data: Any) -> dict[str, VisualizationType]:
+        """scikit-learn's pipeline diagram: which steps, with which parameters, were fitted."""
+        return save_html(self, "pipeline.html", model_diagram_html(data))
 
     def extract_metadata(self, data: Any) -> dict[str, MetadataType]:
         return {"steps": ", ".join(name for name, _ in data.steps)}

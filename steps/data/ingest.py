@@ -12,6 +12,7 @@ Two steps, because ZenML caches per step:
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -21,12 +22,22 @@ from materializers import ReviewFrameMaterializer
 from sentiment.core.data import (
     DataSettings,
     data_fingerprint,
+    ensure_official_archive,
     load_splits,
     resolve_source,
     source_digest,
 )
+from sentiment.reports.progress import Progress
 
 log = logging.getLogger(__name__)
+
+
+def _download_with_progress(cache_dir: Path | None) -> Path:
+    """The official archive, with a progress bar (or plain lines) while it downloads."""
+    with Progress("downloading aclImdb", total=None, unit="B") as bar:
+        path = ensure_official_archive(cache_dir, on_progress=bar.update)
+        bar.summary = None if bar.done else f"using the cached archive {path}"
+    return path
 
 
 @step(enable_cache=False)  # the only way to know whether the source changed is to read it
@@ -34,7 +45,7 @@ def locate_source(
     data: DataSettings, source: str | None = None
 ) -> tuple[Annotated[str, "data_source"], Annotated[str, "source_sha256"]]:
     """Resolve ``source`` (from --data / env / config, or the official archive) and hash it."""
-    resolved = resolve_source(source, {}, data.source)
+    resolved = resolve_source(source, {}, data.source, download=_download_with_progress)
     digest = source_digest(resolved, storage_options=data.storage_options or None)
     log.info("data source %s has %s", resolved, digest)
     log_metadata(metadata={"source": resolved, "source_sha256": digest})

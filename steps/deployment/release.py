@@ -11,13 +11,16 @@ from zenml import log_metadata, step
 from sentiment.adapters.containers import (
     CONTAINER_NAME,
     ContainerSettings,
+    build_step,
     containerize,
     push_image,
     ready_url,
     remove_container,
     run_container,
+    streaming_runner,
 )
 from sentiment.adapters.kubernetes.settings import KubernetesSettings
+from sentiment.reports.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +30,15 @@ __all__ = ["CONTAINER_NAME", "containerize_bento", "rollout_kubernetes", "start_
 @step(enable_cache=False)
 def containerize_bento(bento_tag: str, container: ContainerSettings) -> Annotated[str, "image"]:
     """``bentoml containerize`` with the configured backend (docker, podman or buildah)."""
-    image = containerize(bento_tag, container)
+    with Progress("building the image", total=None, unit="steps") as bar:
+
+        def on_line(line: str) -> None:
+            step_of = build_step(line)
+            if step_of is not None:
+                bar.update(*step_of)
+
+        image = containerize(bento_tag, container, runner=streaming_runner(on_line))
+        bar.summary = f"built image {image} in {bar.seconds:.1f} s"
     log_metadata(metadata={"image": image})
     return image
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any
 
 import pandas as pd
@@ -10,10 +9,9 @@ from zenml import log_metadata, step
 from zenml.integrations.pandas.materializers.pandas_materializer import PandasMaterializer
 
 from sentiment.core.batch import BatchSpec, ModelRef, ReservoirSample, score_file
+from sentiment.reports.progress import Progress
 from steps.inference.models import load_registered
 from steps.tracking import active_run_id, log_metrics, log_params
-
-log = logging.getLogger(__name__)
 
 
 @step(
@@ -37,18 +35,20 @@ def score_batch(
     model = load_registered(ref)
     sample = ReservoirSample(spec.sample_rows, seed=spec.seed)
 
-    def progress(chunks: int, rows: int) -> None:
-        log.info("chunk %d done: %d rows scored", chunks, rows)
-
-    result = score_file(
-        lambda texts: model.predict_proba(texts)[:, 1],
-        input_uri,
-        output_uri,
-        spec,
-        ref,
-        sample=sample,
-        on_chunk=progress,
-    )
+    with Progress("scoring", total=None, unit="rows") as bar:
+        result = score_file(
+            lambda texts: model.predict_proba(texts)[:, 1],
+            input_uri,
+            output_uri,
+            spec,
+            ref,
+            sample=sample,
+            on_chunk=lambda chunks, rows: bar.update(rows),
+        )
+        bar.summary = (
+            f"scored {result.rows:,} rows in {result.chunks} chunks in {bar.seconds:.1f} s "
+            f"with {ref.name} v{ref.version}"
+        )
     summary = {
         **result.to_dict(),
         "threshold": spec.threshold,

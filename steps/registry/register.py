@@ -18,6 +18,7 @@ from zenml import get_step_context, log_metadata, step
 from zenml.artifacts.unmaterialized_artifact import UnmaterializedArtifact
 
 import sentiment
+from sentiment.adapters.model_control import mirror_alias
 from sentiment.adapters.registry import (
     DATA_FINGERPRINT_TAG,
     MODEL_SHA256_TAG,
@@ -100,6 +101,7 @@ def register_new_version(
     decision = decide_promotion(metrics, champion, policy)
     if decision.promote:
         set_alias(name, version, policy.alias, reason=decision.reason)
+        mirror_alias(name, policy.alias)  # the only place a training run moves the alias
     else:
         record_rejection(name, version, decision.reason)
     serving = version if decision.promote else (champion.version if champion else None)
@@ -114,6 +116,25 @@ def register_new_version(
         "champion_reevaluated": champion.reevaluated if champion else False,
         "model_sha256": sha256,
         "model_mlflow_run_id": active_run_id(),
+    }
+
+
+def model_version_metadata(summary: dict[str, Any]) -> dict[str, Any]:
+    """What the ZenML model version shows: the numbers and the MLflow version they belong to.
+
+    An unchanged rerun names the registered twin it is identical to instead of a new version,
+    so the Models page never suggests that a second registration happened.
+    """
+    registered = "unchanged_of_mlflow_version" if summary["unchanged"] else "mlflow_version"
+    return {
+        "metrics": summary["metrics"],
+        "data_fingerprint": summary["data_fingerprint"],
+        "training_key": summary["training_key"],
+        "train_seconds": summary["train_seconds"],
+        "mlflow_registered_model": summary["model_name"],
+        registered: summary["model_version"],
+        "promoted": summary["promoted"],
+        "serving_version": summary["serving_version"] or "none",
     }
 
 
@@ -165,4 +186,6 @@ def register_and_promote(
         "train_seconds": train_seconds,
     }
     log_metadata(metadata={"promotion": {k: v for k, v in summary.items() if v is not None}})
+    if get_step_context().model_version is not None:  # a pipeline without a ZenML model
+        log_metadata(metadata=model_version_metadata(summary), infer_model=True)
     return summary

@@ -17,12 +17,15 @@ from typing import Annotated, Any
 
 import pandas as pd
 from zenml import log_metadata, step
+from zenml.types import HTMLString
 
 from sentiment.core.data import data_fingerprint
 from sentiment.core.metrics import compute_metrics
 from sentiment.core.model import build_model
 from sentiment.core.params import ModelParams
 from sentiment.core.tuning import SearchSpec, apply_overrides, expand, logged_params, select_best
+from sentiment.reports.artifacts import trials_html
+from sentiment.reports.progress import Progress
 from steps.tracking import active_run_id, child_run, log_artifact, log_metrics, log_params, set_tags
 
 log = logging.getLogger(__name__)
@@ -74,7 +77,10 @@ def run_trials(
     base_params: ModelParams,
     search: SearchSpec,
     random_state: int = 42,
-) -> Annotated[dict[str, Any], "tuning_results"]:
+) -> tuple[
+    Annotated[dict[str, Any], "tuning_results"],
+    Annotated[HTMLString, "tuning_trials"],
+]:
     """Run the search; returns every trial, the best one and what the trials were fitted
     and scored on (rows and fingerprints)."""
     spec = search
@@ -97,11 +103,17 @@ def run_trials(
     )
     log.info("%d trials (%s search) on %d fit / %d validation reviews",
              len(plan), spec.strategy, len(fit), len(validation))  # fmt: skip
-    trials = [
-        run_trial(i, overrides, base_params, fit, validation, random_state)
-        for i, overrides in enumerate(plan)
-    ]
-    best = select_best(trials, spec.metric)
+    trials = []
+    with Progress("tuning trials", total=len(plan), unit="trials") as bar:
+        for i, overrides in enumerate(plan):
+            trials.append(run_trial(i, overrides, base_params, fit, validation, random_state))
+            bar.advance()
+        best = select_best(trials, spec.metric)
+        score = best["metrics"][f"val_{spec.metric}"]
+        bar.summary = (
+            f"{len(trials)} trials in {bar.seconds:.1f} s; best: trial {best['trial']} "
+            f"{best['overrides'] or '(base)'}, val_{spec.metric} {score:.4f}"
+        )
     log_metrics({f"best_{k}": v for k, v in best["metrics"].items()})
     set_tags({"best_trial": best["trial"], "best_mlflow_run_id": best["mlflow_run_id"]})
     results = {
@@ -124,4 +136,4 @@ def run_trials(
             **data,
         }
     )
-    return results
+    return results, HTMLString(trials_html(results))

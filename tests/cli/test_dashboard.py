@@ -18,8 +18,7 @@ import pytest
 from zenml import pipeline, step
 
 from cli import dashboard
-from tests.support.binaries import require_binary
-from tests.support.chromium import CHROME_ALTERNATIVES, Browser, browser
+from tests.support.chromium import Browser, browser, require_chromium
 from tests.support.processes import free_port
 
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "test-output" / "dashboard"
@@ -95,12 +94,7 @@ def test_out_of_range_port_is_rejected(
 def test_dashboard_shows_latest_run_dag(
     zenml_store: Path, dashboard_cleanup: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    require_binary(
-        "chromium",
-        why="apt-get install -y chromium fonts-liberation",
-        alternatives=CHROME_ALTERNATIVES,
-    )
-    require_binary("chromedriver", why="apt-get install -y chromium-driver")
+    require_chromium()
     port = free_port()
     # Empty store: the command still starts the server and prints the dashboard root.
     assert dashboard.main(_parse("--port", str(port))) == 0

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from tests.support.cli import ProjectSandbox
+from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -193,3 +194,29 @@ def test_bad_search_space_fails_before_any_run(sandbox: ProjectSandbox, base_con
     assert proc.returncode == 2
     assert "unknown parameter 'classifier.nb_c'" in proc.stderr
     assert "Initiating a new run" not in proc.stdout + proc.stderr
+
+
+def test_trials_table_is_the_dashboard_visualization(
+    tuning: dict[str, Any], sandbox: ProjectSandbox
+) -> None:
+    code = (
+        "import sys\n"
+        "from zenml.artifacts.utils import load_artifact_visualization\n"
+        "from zenml.client import Client\n"
+        "from zenml.utils import source_utils\n"
+        # `python -c` has no file to derive ZenML's source root from (the artifact store's
+        # flavor is loaded by source): the repository's, as for the run itself.
+        f"source_utils.set_custom_source_root({str(REPO_ROOT)!r})\n"
+        f"run = Client().get_pipeline_run({tuning['summary']['zenml_run_id']!r})\n"
+        "out = run.steps['run_trials'].outputs['tuning_trials']\n"
+        "out = out[0] if isinstance(out, list) else out\n"
+        "shown = load_artifact_visualization(out, 0)\n"
+        "sys.stdout.write(shown.type.value + '\\n' + shown.value)\n"
+    )
+    proc = sandbox.python(code)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    kind, page = proc.stdout.split("\n", 1)
+    assert kind == "html"
+    assert "1 (best)" in page
+    assert "features.max_features=100000" in page
+    assert page.index("1 (best)") < page.index("features.max_features=2<")

@@ -50,6 +50,16 @@ _ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf"
 CHROME_ALTERNATIVES = ("chromium-browser", "google-chrome", "google-chrome-stable")
 
 
+def require_chromium() -> None:
+    """Skip (or fail, per require_binary's policy) without Chromium and its WebDriver."""
+    require_binary(
+        "chromium",
+        why="apt-get install -y chromium fonts-liberation",
+        alternatives=CHROME_ALTERNATIVES,
+    )
+    require_binary("chromedriver", why="apt-get install -y chromium-driver")
+
+
 class WebDriverError(RuntimeError):
     """A WebDriver command failed; the message carries chromedriver's error text."""
 

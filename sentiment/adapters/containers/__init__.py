@@ -37,9 +37,11 @@ from sentiment.adapters.containers.build import (
     Probe,
     Runner,
     bento_version,
+    build_step,
     containerize,
     containerize_command,
     image_ref,
+    streaming_runner,
 )
 from sentiment.adapters.containers.push import push_commands, push_image, remote_ref
 from sentiment.adapters.containers.running import (
@@ -64,6 +66,7 @@ __all__ = [
     "Probe",
     "Runner",
     "bento_version",
+    "build_step",
     "container_logs",
     "containerize",
     "containerize_command",
@@ -78,4 +81,5 @@ __all__ = [
     "run_command",
     "run_container",
     "stop_container",
+    "streaming_runner",
 ]

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sentiment.adapters.containers.settings import ContainerSettings
 
@@ -26,6 +29,54 @@ Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
 Probe = Callable[[str], bool]
+
+
+# "STEP 3/12: RUN ..." (podman/buildah) or "#7 [stage 3/12] RUN ..." (docker buildkit).
+_BUILD_STEP = re.compile(r"^(?:STEP (\d+)/(\d+):|#\d+ \[(?:[\w.-]+ )?(\d+)/(\d+)\])")
+
+
+def build_step(line: str) -> tuple[int, int] | None:
+    """``(step, steps)`` when ``line`` starts a Dockerfile step in the builder's output."""
+    match = _BUILD_STEP.match(line.strip())
+    if match is None:
+        return None
+    numbers = [int(g) for g in match.groups() if g is not None]
+    return numbers[0], numbers[1]
+
+
+def streaming_runner(on_line: Callable[[str], None]) -> Runner:
+    """A ``subprocess.run`` look-alike that also hands every output line to ``on_line``.
+
+    A build runs for minutes; with ``subprocess.run`` nothing is known until it ends. The
+    lines are read on a thread, so ``timeout`` still holds when the tool prints nothing.
+    stderr is merged into stdout (builders print their steps on either).
+    """
+
+    def run(cmd: list[str], *, env: dict[str, str], timeout: float, **_: object) -> Any:
+        lines: list[str] = []
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                on_line(line)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.wait()
+            exc.stdout = "".join(lines).encode()
+            raise
+        reader.join(timeout=10)
+        return subprocess.CompletedProcess(cmd, proc.returncode, "".join(lines), "")
+
+    return run
 
 
 class ContainerError(RuntimeError):

@@ -49,7 +49,14 @@ def _check(path: Path, expected: str, what: str, fix: str) -> Path:
     return path
 
 
-def _download(url: str, target: Path, expected: str) -> Path:
+#: ``on_progress(bytes_so_far, total_bytes_or_None)``: how callers draw a download's progress
+#: (the domain only counts; the bar is the caller's, see sentiment/reports/progress.py).
+ProgressCallback = Callable[[int, int | None], None]
+
+
+def _download(
+    url: str, target: Path, expected: str, on_progress: ProgressCallback | None = None
+) -> Path:
     """Stream ``url`` into a temp file next to ``target``, verify, then rename into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
@@ -59,9 +66,15 @@ def _download(url: str, target: Path, expected: str) -> Path:
         with os.fdopen(fd, "wb") as out:
             try:
                 with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as response:
+                    length = response.headers.get("Content-Length")
+                    total = int(length) if length and length.isdigit() else None
+                    done = 0
                     while chunk := response.read(_CHUNK):
                         digest.update(chunk)
                         out.write(chunk)
+                        done += len(chunk)
+                        if on_progress is not None:
+                            on_progress(done, total)
             except (urllib.error.URLError, OSError) as exc:
                 raise DataLoadError(
                     f"could not download the dataset from {url}: {exc}; without network "
@@ -87,8 +100,11 @@ def ensure_official_archive(
     url: str = OFFICIAL_URL,
     sha256: str = OFFICIAL_SHA256,
     local_path: Path | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> Path:
     """Path to a verified copy of the aclImdb archive, downloading it into the cache if needed.
+
+    ``on_progress`` is called after every downloaded chunk (never for a cached copy).
 
     With ``local_path`` the given file is verified and used in place (no copy, no network).
     A cached file with the wrong checksum is an error rather than silently replaced: it
@@ -105,4 +121,4 @@ def ensure_official_archive(
     if target.exists():
         log.info("using cached archive %s", target)
         return _check(target, sha256, "cached archive", "delete it to download it again")
-    return _download(url, target, sha256)
+    return _download(url, target, sha256, on_progress)

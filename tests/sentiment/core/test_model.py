@@ -184,3 +184,17 @@ def test_ensemble_needs_two_classes() -> None:
     x = sp.csr_matrix(np.eye(3, dtype=np.float32))
     with pytest.raises(ValueError, match="exactly two classes"):
         NBLogisticEnsemble().fit(x, [1, 1, 1])
+
+
+def test_parallel_fits_learn_exactly_what_serial_fits_learn(corpus) -> None:  # type: ignore[no-untyped-def]
+    """n_jobs only changes how many fits run at once: the same seeds and folds give the same
+    out-of-fold stacker, members and scores, bit for bit."""
+    train_x, train_y, test_x, _ = corpus
+    serial = build_model(random_state=3).fit(train_x, train_y, classifier__n_jobs=1)
+    parallel = build_model(random_state=3).fit(train_x, train_y, classifier__n_jobs=2)
+    a, b = serial.named_steps["classifier"], parallel.named_steps["classifier"]
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.stack_coef_, b.stack_coef_)
+    assert a.stack_intercept_ == b.stack_intercept_
+    np.testing.assert_array_equal(serial.predict_proba(test_x), parallel.predict_proba(test_x))
+    assert "n_jobs" not in a.get_params()  # a fit argument, not a hyperparameter
