@@ -59,7 +59,7 @@ run: setup ## set up, then train, evaluate, register and promote on the local st
 	$(PY) run.py train --stack local --summary-json $(STATE)/last-training.json
 
 test: setup ## set up, then run the whole test suite
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The edit loop: no server, container, cluster or real 50k-review archive (markers in
 # pyproject.toml); the rest of the suite is what `make test` adds.

@@ -7,8 +7,6 @@ registers nothing (``force_register`` registers anyway).
 
 from __future__ import annotations
 
-from typing import Any
-
 from zenml import Model, pipeline
 from zenml.enums import ExecutionMode
 

@@ -32,7 +32,7 @@ def cluster() -> Iterator[Cluster]:
         yield running
 
 
-# -- two workers (make test runs pytest-xdist with --dist loadgroup) ------------------------
+# -- two workers (make test runs pytest-xdist) ---------------------------------------------
 
 #: The group of the tests that share one machine-wide resource, and so run in one worker one
 #: after another: the local Kubernetes cluster (one per machine) and podman's storage (the
@@ -51,12 +51,27 @@ SERIAL_MODULES = frozenset(
 )
 
 
+def work_unit(nodeid: str) -> str:
+    """The tests a worker takes together: a module (its module-scoped fixtures, such as a
+    trained sandbox, are built once, in one worker), or the whole serial group."""
+    module = nodeid.split("::", 1)[0]
+    return SERIAL_GROUP if module in SERIAL_MODULES else module
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test module is one xdist group (its module-scoped fixtures, such as a trained
-    sandbox, are built once, in one worker), except the serial group, which goes first so
-    the longest chain of work starts at once instead of becoming the tail of the run."""
-    for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        serial = module in SERIAL_MODULES or "cluster" in getattr(item, "fixturenames", ())
-        item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP if serial else module))
-    items.sort(key=lambda item: item.get_closest_marker("xdist_group").args[0] != SERIAL_GROUP)
+    """The serial group first: the longest chain of work starts at once instead of becoming
+    the tail of the run (workers take the units in collection order)."""
+    items.sort(key=lambda item: work_unit(item.nodeid) != SERIAL_GROUP)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Schedule by :func:`work_unit`. Why not ``--dist loadgroup``: xdist 3.8 marks groups by
+    rewriting ``item._nodeid``, which pytest 9.2 no longer reads (it builds node IDs from
+    ``_id``), so every test became its own unit and two workers started two clusters."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByWorkUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return ByWorkUnit(config, log)
