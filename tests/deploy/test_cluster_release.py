@@ -27,7 +27,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from sentiment.adapters.containers import ContainerSettings
 from sentiment.adapters.kubernetes import render_manifests
+from sentiment.adapters.kubernetes.settings import KubernetesSettings
 from tests.support.cli import REPO_ROOT, ProjectSandbox
 from tests.support.cluster import Cluster, ServiceTraffic, port_forward
 from tests.support.deployed import TEXTS, post_predict
@@ -235,8 +237,8 @@ def test_release_that_cannot_become_ready_is_undone_and_the_old_version_keeps_an
         rollout_kubernetes.entrypoint(
             image=broken,
             model_version="broken",
-            container=params["container"],
-            kubernetes=kubernetes,
+            container=ContainerSettings.model_validate(params["container"]),
+            kubernetes=KubernetesSettings.model_validate(kubernetes),
             image_registry=None,
         )
     message = str(failed.value)
