@@ -1,11 +1,12 @@
 """Mirror the MLflow serving alias into ZenML's Model Control Plane.
 
-MLflow's registry decides what is served (the ``production`` alias); ZenML's Models page is
-where people look at runs, artifacts and metrics together. Both must tell the same story,
-so whatever moves the alias (the register step's gate, ``run.py rollback``) calls
-:func:`mirror_alias` afterwards, and the ZenML model version trained by the same pipeline run
-gets the same stage. The link between the two is the ``zenml_run_id`` tag every registered
-MLflow version carries: no second mapping to keep in sync.
+MLflow's registry decides what is served (the ``production`` alias); ZenML's model versions
+(its client, its API, ZenML Pro's Models page) are where people look at runs, artifacts and
+metrics together. Both must tell the same story, so whatever moves the alias (the register
+step's gate, ``run.py rollback``) calls :func:`mirror_alias` afterwards, and the ZenML model
+version trained by the same pipeline run gets the same stage. The link between the two is
+the ``zenml_run_id`` tag every registered MLflow version carries: no second mapping to keep
+in sync.
 
 Only real moves call this, so an unchanged rerun (nothing registered) changes no stage.
 """
