@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sentiment.core.config import ConfigError, naming_config_file
-
 #: Exit codes every command shares (``run.py --help`` lists them from :data:`EXIT_CODES`).
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
@@ -215,6 +213,8 @@ def execute(request: RunRequest, emit: Emit = print, error: Emit = _stderr) -> R
     the configuration does not validate (nothing ran).
     """
     from zenml.client import Client
+
+    from sentiment.core.config import ConfigError, naming_config_file
 
     if request.stack is not None:
         pin_stack(request.stack, emit)
