@@ -131,11 +131,6 @@ def objects_of(manifests: str) -> list[dict[str, str]]:
     ]
 
 
-def _group(doc: dict[str, Any]) -> str:
-    api_version = str(doc.get("apiVersion", ""))
-    return api_version.split("/", 1)[0] if "/" in api_version else ""
-
-
 def _find(docs: Sequence[dict[str, Any]], kind: str, name: str) -> dict[str, Any] | None:
     return next(
         (d for d in docs if d.get("kind") == kind and d.get("metadata", {}).get("name") == name),
