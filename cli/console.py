@@ -1,4 +1,5 @@
-"""Console output of the commands: progress bars, and silence for known, harmless noise.
+"""Console output of the commands: silence for known, harmless noise (progress bars are
+:mod:`sentiment.reports.progress`, drawn by the steps).
 
 Every line ``make run`` prints should mean something to the person reading it. A few
 libraries print the same harmless lines on every run; each is removed here by its exact
@@ -30,9 +31,7 @@ import logging
 import os
 from pathlib import Path
 
-from sentiment.reports.progress import Progress
-
-__all__ = ["KNOWN_NOISE", "Progress", "quiet_known_noise"]
+__all__ = ["KNOWN_NOISE", "quiet_known_noise"]
 
 # logger name -> text that marks a record as the known noise (see the module docstring).
 KNOWN_NOISE: dict[str, str] = {
