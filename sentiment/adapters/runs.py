@@ -214,8 +214,10 @@ def execute(request: RunRequest, emit: Emit = print, error: Emit = _stderr) -> R
     """
     from zenml.client import Client
 
+    from sentiment.adapters.integrations import skip_unused_integrations
     from sentiment.core.config import ConfigError, naming_config_file
 
+    skip_unused_integrations()
     if request.stack is not None:
         pin_stack(request.stack, emit)
     tracker = Client().active_stack.experiment_tracker

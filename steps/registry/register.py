@@ -31,7 +31,6 @@ from sentiment.adapters.registry import (
     set_alias,
 )
 from sentiment.core.identity import TRAINING_KEY_TAG
-from sentiment.core.metrics import compute_metrics
 from sentiment.core.promotion import PromotionPolicy, decide_promotion
 from steps.tracking import active_run_id, set_tags
 
@@ -79,6 +78,10 @@ def register_new_version(
     tags: dict[str, str],
 ) -> dict[str, Any]:
     """Log and register a new version, then give it the alias only if it passes the gate."""
+    # Imported here: scikit-learn's metrics cost ~1.5 s of start-up that a rerun which
+    # registers nothing (the common case) never needs.
+    from sentiment.core.metrics import compute_metrics
+
     model = model_artifact.load()
     test: pd.DataFrame = test_artifact.load()
     champion = comparable_champion(
