@@ -23,6 +23,10 @@ logger = logging.getLogger(__name__)
 
 #: ``bentoml`` of the running interpreter, so the CLI matches the library version in use.
 BENTOML_CLI: tuple[str, ...] = (sys.executable, "-m", "bentoml")
+#: Backends whose builds squash the layers the Bento's Dockerfile adds into one, so that the
+#: files the image's clean-up step deletes (service.py, IMAGE_CLEANUP) leave the image.
+#: Docker's BuildKit has no --squash: there the clean-up runs but the image keeps the bytes.
+SQUASHING_BACKENDS: frozenset[str] = frozenset({"podman", "buildah"})
 
 
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
@@ -169,6 +173,8 @@ def containerize_command(bento_tag: str, settings: ContainerSettings, image: str
         "--image-tag",
         image,
     ]
+    if settings.backend in SQUASHING_BACKENDS and "squash" not in settings.build_args:
+        cmd += ["--opt", "squash"]
     for opt in settings.build_args:
         cmd += ["--opt", opt]
     return cmd

@@ -75,6 +75,7 @@ def test_containerize_command_for_each_backend(backend: str, cli: str) -> None:
         backend,
         "--image-tag",
         "sentiment-classifier:abc",
+        *(["--opt", "squash"] if backend in ("podman", "buildah") else []),
         "--opt",
         "network=host",
         "--opt",
@@ -89,9 +90,10 @@ def test_containerize_names_the_image_after_the_bento_version(backend: str) -> N
     settings = ContainerSettings(backend=backend, env={"CONTAINERS_CONF": "/x.conf"})
     image = containerize("sentiment_classifier:V1abc", settings, runner=runner)
     assert image == "sentiment-classifier:v1abc"
+    squash = [] if backend == "docker" else ["--opt", "squash"]
     assert runner.commands() == [
         ["bentoml", "containerize", "sentiment_classifier:V1abc", "--backend", backend,
-         "--image-tag", image],
+         "--image-tag", image, *squash],
         [settings.cli, "image", "inspect", "--format", "{{.Id}}", image],
     ]  # fmt: skip
     assert all(env["CONTAINERS_CONF"] == "/x.conf" for env in runner.envs)

@@ -222,3 +222,24 @@ def test_containerize_unknown_bento_names_it(
     )
     with pytest.raises(ContainerError, match="no_such_bento"):
         containerize("no_such_bento:latest", settings)
+
+
+def test_image_drops_test_suites_unused_bytecode_and_uv(
+    bento_image: BuiltImage, podman: Podman
+) -> None:
+    """deploy/image/slim.sh ran in the build (bentofile.yaml: docker.setup_script)."""
+    survey = (
+        "cd /app/.venv/lib/python3*/site-packages"
+        " && echo tests=$(find . -mindepth 2 -type d -name tests | wc -l)"
+        " && echo sparse_pyc=$(ls scipy/sparse/__pycache__ | grep -c '^_base\\.')"
+        " && echo signal_pyc=$(find scipy/signal -name '*.pyc' | wc -l)"
+        " && echo uv=$(command -v uv || echo none)"
+    )
+    out = podman.run("run", "--rm", "--entrypoint", "sh", bento_image.ref, "-c", survey)
+    facts = dict(line.split("=", 1) for line in out.stdout.split())
+    assert facts["tests"] == "0"
+    assert facts["uv"] == "none"
+    # What the server imports keeps its bytecode (scipy.sparse); what it never imports has
+    # none (scipy.signal).
+    assert facts["sparse_pyc"] == "1"
+    assert facts["signal_pyc"] == "0"
