@@ -33,7 +33,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
-from sentiment.core.augmented import SentenceAugmentedPipeline
 from sentiment.core.ngrams import BUCKET_BITS, U64, ngram_hashes, token_hash
 from sentiment.core.params import DEFAULT_PARAMS, ModelParams, merged_params
 from sentiment.core.text import TextNormalizer
@@ -62,7 +61,6 @@ __all__ = [
 # what ``skops.io.get_untrusted_types`` reports for a fitted model (a test checks it), because
 # the fitted state of the custom stages is numpy arrays and plain Python values only.
 TRUSTED_TYPES: list[str] = [
-    "sentiment.core.augmented.SentenceAugmentedPipeline",
     "sentiment.core.model.NBLogisticEnsemble",
     "sentiment.core.model.NgramCounter",
     "sentiment.core.text.TextNormalizer",
@@ -389,17 +387,14 @@ def _as_docs(docs: Iterable[str]) -> list[str]:
 def build_model(
     params: ModelParams | Mapping[str, Any] | None = None, *, random_state: int = 42
 ) -> Pipeline:
-    """Build the untrained pipeline: normalise -> n-gram counts -> NB/plain LR ensemble,
-    fitted on the reviews plus sentences cut from them (``augmentation``)."""
+    """Build the untrained pipeline: normalise -> n-gram counts -> NB/plain LR ensemble."""
     p = merged_params(params)
     features = dict(p["features"])
     features["ngram_range"] = list(features["ngram_range"])
-    return SentenceAugmentedPipeline(
+    return Pipeline(
         [
             ("normalize", TextNormalizer(**p["normalizer"])),
             ("features", NgramCounter(**features)),
             ("classifier", NBLogisticEnsemble(random_state=random_state, **p["classifier"])),
-        ],
-        random_state=random_state,
-        **p["augmentation"],
+        ]
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field, StrictBool, StrictInt, field_validator, model_validator
+from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from sentiment.core.config import Section
 
@@ -47,28 +47,12 @@ class ClassifierParams(Section):
         return folds
 
 
-class AugmentationParams(Section):
-    """Sentences of the training reviews added as extra training rows (0: none); see
-    :class:`sentiment.core.augmented.SentenceAugmentedPipeline`."""
-
-    sentences_per_review: StrictInt = Field(0, ge=0)
-    min_words: StrictInt = Field(4, ge=1)
-    max_words: StrictInt = Field(30, ge=1)
-
-    @model_validator(mode="after")
-    def _words_in_order(self) -> AugmentationParams:
-        if self.min_words > self.max_words:
-            raise ValueError(f"min_words ({self.min_words}) exceeds max_words ({self.max_words})")
-        return self
-
-
 class ModelParams(Section):
     """Hyperparameters of :func:`sentiment.core.model.build_model`."""
 
     normalizer: NormalizerParams = Field(default_factory=lambda: NormalizerParams())
     features: FeatureParams = Field(default_factory=lambda: FeatureParams())
     classifier: ClassifierParams = Field(default_factory=lambda: ClassifierParams())
-    augmentation: AugmentationParams = Field(default_factory=lambda: AugmentationParams())
 
 
 #: The defaults as plain values (``section -> key -> value``).
