@@ -9,8 +9,7 @@ on short input. Two tools here, shared by the evaluation step, the benchmark and
 - :func:`sentence_items` cuts sentences out of labelled reviews. A sentence inherits its
   review's label, which is noisy (a plot summary sentence of a positive review is not
   positive), so the items are a proxy: the last sentence of a review is used for evaluation
-  because reviewers tend to end on their verdict, and random sentences of train reviews
-  augment training (never test reviews: that would leak the test split into the model).
+  because reviewers tend to end on their verdict.
 """
 
 from __future__ import annotations
@@ -90,36 +89,24 @@ def sentence_items(
     labels: Sequence[int] | np.ndarray,
     *,
     pick: str = "last",
-    per_review: int = 1,
     min_words: int = 4,
     max_words: int = 30,
-    seed: int = 0,
 ) -> tuple[list[str], np.ndarray]:
-    """Sentences of ``min_words``..``max_words`` words cut from reviews, with their labels.
+    """One sentence of ``min_words``..``max_words`` words per review, with its label.
 
-    ``pick="last"`` takes each review's last such sentence (evaluation: verdicts come last),
-    ``"first"`` its first, ``"random"`` up to ``per_review`` distinct ones drawn with ``seed``
-    (training augmentation). Reviews without a sentence in the word range give nothing.
+    ``pick="last"`` takes each review's last such sentence (verdicts come last), ``"first"``
+    its first. Reviews without a sentence in the word range give nothing.
     """
-    if pick not in ("first", "last", "random"):
-        raise ValueError(f"pick must be 'first', 'last' or 'random', got {pick!r}")
-    if per_review < 1 or not 1 <= min_words <= max_words:
-        raise ValueError("need per_review >= 1 and 1 <= min_words <= max_words")
+    if pick not in ("first", "last"):
+        raise ValueError(f"pick must be 'first' or 'last', got {pick!r}")
+    if not 1 <= min_words <= max_words:
+        raise ValueError("need 1 <= min_words <= max_words")
     y = np.asarray(labels)
-    rng = np.random.default_rng(seed)
     out_texts: list[str] = []
     out_labels: list[int] = []
     for text, label in zip(texts, y, strict=True):
         fits = [s for s in split_sentences(text) if min_words <= word_count(s) <= max_words]
-        if not fits:
-            continue
-        if pick == "first":
-            chosen = fits[:1]
-        elif pick == "last":
-            chosen = fits[-1:]
-        else:
-            take = min(per_review, len(fits))
-            chosen = [fits[i] for i in sorted(rng.choice(len(fits), take, replace=False))]
-        out_texts.extend(chosen)
-        out_labels.extend([int(label)] * len(chosen))
+        if fits:
+            out_texts.append(fits[0] if pick == "first" else fits[-1])
+            out_labels.append(int(label))
     return out_texts, np.asarray(out_labels, dtype=y.dtype if y.size else int)

@@ -68,7 +68,7 @@ def test_split_sentences_on_end_marks_and_breaks() -> None:
     ]
 
 
-def test_sentence_items_pick_first_last_and_random() -> None:
+def test_sentence_items_pick_first_or_last() -> None:
     reviews = [
         "Too short. The acting was truly awful here. The plot made no sense at all.",
         "Tiny. Nope.",  # no sentence of 4+ words: gives nothing
@@ -80,17 +80,5 @@ def test_sentence_items_pick_first_last_and_random() -> None:
     assert y_first.tolist() == [0, 1]
     last, _ = sentence_items(reviews, labels, pick="last")
     assert last == ["The plot made no sense at all.", "I would watch it again tomorrow."]
-    drawn, y_drawn = sentence_items(reviews, labels, pick="random", per_review=5, seed=3)
-    assert sorted(drawn) == sorted(
-        [
-            "The acting was truly awful here.",
-            "The plot made no sense at all.",
-            "A wonderful and moving film.",
-            "I would watch it again tomorrow.",
-        ]
-    )
-    assert y_drawn.tolist() == [0, 0, 1, 1]
-    again, _ = sentence_items(reviews, labels, pick="random", per_review=1, seed=3)
-    assert again == sentence_items(reviews, labels, pick="random", per_review=1, seed=3)[0]
     with pytest.raises(ValueError, match="pick must be"):
         sentence_items(reviews, labels, pick="middle")
