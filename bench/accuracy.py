@@ -1,6 +1,6 @@
 """Accuracy benchmark: the tutorial baseline vs the default model, same split, one run.
 
-    .venv/bin/python -m bench.accuracy [--data PATH] [--limit N] [--repeats 3]
+    .venv/bin/python -m bench.accuracy [--data PATH] [--limit N] [--repeats 3] [--snippets TGZ]
 
 Trains (a) the classic tutorial baseline - ``CountVectorizer(max_features=5000)`` +
 ``LogisticRegression`` - and (b) ``sentiment.core.model.build_model()`` with its defaults on the
@@ -12,7 +12,10 @@ train split, scores both on the test split and prints one table:
   shows how much of the wall time was this job when the machine is shared);
 - model size on disk as skops writes it, and the save and load times;
 - in-process throughput: ``predict_proba`` on full-length test reviews in a child process
-  pinned to one core with BLAS/OpenMP threads = 1 (median of ``--repeats`` passes).
+  pinned to one core with BLAS/OpenMP threads = 1 (median of ``--repeats`` passes);
+- short texts: accuracy by word-count bucket of the test reviews, and on short-text sets
+  (:mod:`bench.short_sets`: last sentences of test reviews; with ``--snippets``, the human-rated
+  Rotten Tomatoes and Amazon review sentences shipped in the vaderSentiment source package).
 
 ``--data`` defaults to ``$SENTIMENT_DATA``, else ``../shared/data/aclImdb_labeled.tar.gz``
 next to the repo. ``--limit N`` trains and tests on a seeded stratified sample of N reviews
@@ -51,6 +54,8 @@ class Result:
     save_s: float = float("nan")
     load_s: float = float("nan")
     reviews_per_s: float = float("nan")
+    # bucket or short-set name -> (accuracy, items)
+    short: dict[str, tuple[float, int]] = field(default_factory=dict)
 
 
 def baseline_model() -> Any:
@@ -101,9 +106,11 @@ def measure(
     data: tuple[list[str], np.ndarray, list[str], np.ndarray],
     repeats: int,
     workdir: Path,
+    sets: dict[str, tuple[list[str], np.ndarray]],
 ) -> Result:
     from sentiment.adapters.serialization import save_model
     from sentiment.core.metrics import compute_metrics
+    from sentiment.core.short_texts import accuracy_by_length
 
     x_train, y_train, x_test, y_test = data
     result = Result(name)
@@ -118,6 +125,11 @@ def measure(
     assert model is not None
     proba = model.predict_proba(x_test)[:, 1]
     result.metrics = compute_metrics(y_test, proba)
+    for bucket, row in accuracy_by_length(x_test, y_test, proba).items():
+        result.short[f"test {bucket}"] = (row["accuracy"], int(row["n"]))
+    for set_name, (texts, labels) in sets.items():
+        right = (model.predict_proba(texts)[:, 1] >= 0.5).astype(int) == labels
+        result.short[set_name] = (float(right.mean()), len(labels))
 
     path = workdir / f"{name}.skops"
     started = time.perf_counter()
@@ -205,6 +217,14 @@ def print_table(results: Sequence[Result], n_train: int, n_test: int) -> None:
     print(f"{'':<{width}}{header}")
     for label, fmt in rows:
         print(f"{label:<{width}}" + "".join(f"{fmt(r):>14}" for r in results))
+    print("\naccuracy on short texts and by length (word-count buckets; items)")
+    for key in results[-1].short:
+        n = results[-1].short[key][1]
+        label = f"{key} ({n:,})"
+        print(
+            f"{label:<{width + 12}}"
+            + "".join(f"{r.short.get(key, (float('nan'), 0))[0]:>14.4f}" for r in results)
+        )
     base, ours = results[0], results[-1]
     gain = ours.metrics["accuracy"] - base.metrics["accuracy"]
     print(f"\naccuracy gain of default over baseline: {gain:+.4f}")
@@ -223,16 +243,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--limit", type=int, default=None, help="reviews per split (quick run)")
     parser.add_argument("--repeats", type=int, default=1, help="fits and throughput passes")
+    parser.add_argument(
+        "--snippets",
+        default=None,
+        help="hutto_ICWSM_2014.tar.gz from the vaderSentiment sdist (see bench/short_sets.py)",
+    )
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 100:
         parser.error("--limit must be at least 100 reviews")
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
 
+    from bench.short_sets import short_sets
+
     data = load_data(args.data, args.limit)
+    sets = short_sets(data[2], data[3], args.snippets)
     with tempfile.TemporaryDirectory(prefix="bench-accuracy-") as tmp:
         results = [
-            measure(name, make, data, args.repeats, Path(tmp))
+            measure(name, make, data, args.repeats, Path(tmp), sets)
             for name, make in (("baseline", baseline_model), ("default", default_model))
         ]
     print_table(results, len(data[0]), len(data[2]))

@@ -39,8 +39,11 @@ from sentiment.core.text import TextNormalizer
 
 # joblib's backend preference for the parallel fits (see NBLogisticEnsemble._fit_all).
 _BACKEND = "processes"
-#: Fits at a time when ``fit`` is not told (see NBLogisticEnsemble.fit for the measurements).
-DEFAULT_N_JOBS = 1
+#: Fits at a time when ``fit`` is not told: every core (see NBLogisticEnsemble.fit), for
+#: feature matrices of at least PARALLEL_MIN_NNZ non-zeros (~10k reviews); serial below, where
+#: starting worker processes costs more than it saves (5,000 reviews: 1.7 s serial, 2.7 s).
+DEFAULT_N_JOBS = -1
+PARALLEL_MIN_NNZ = 4_000_000
 
 __all__ = [
     "DEFAULT_PARAMS",
@@ -227,10 +230,10 @@ class NBLogisticEnsemble(ClassifierMixin, BaseEstimator):
         saved file. Pass it through the pipeline as ``fit(..., classifier__n_jobs=N)``;
         -1 uses every core, up to the number of fits (folds + 1).
 
-        The default is 1 (:data:`DEFAULT_N_JOBS`) because parallel fits measured slower on
-        the 2 shared cores this project trains on: full train split, classifier fit only,
-        serial 45 s, 2 processes 52 s, 2 threads 69 s; 5,000 reviews 1.7 s / 2.7 s / 1.5 s.
-        The fits are sparse, memory-bound work, and the processes copy their rows.
+        The default is -1 (:data:`DEFAULT_N_JOBS`): on an idle 2-core machine the classifier
+        fit took a median 35.0 s in 2 processes against 39.3 s serially; on a loaded one
+        (load ~4-5) processes were slower (52 vs 45 s, 67 vs 55 s), as the fits are sparse,
+        memory-bound work and each process copies its rows. Pass 1 on a busy machine.
         """
         X = sp.csr_matrix(X, dtype=np.float32)
         y = np.asarray(list(y) if not isinstance(y, np.ndarray) else y)
@@ -250,7 +253,9 @@ class NBLogisticEnsemble(ClassifierMixin, BaseEstimator):
         if folds:
             splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
             splits = list(splitter.split(np.zeros(len(y01)), y01))
-        fitted = self._fit_all(X, y01, splits, DEFAULT_N_JOBS if n_jobs is None else n_jobs)
+        if n_jobs is None:
+            n_jobs = DEFAULT_N_JOBS if X.nnz >= PARALLEL_MIN_NNZ else 1
+        fitted = self._fit_all(X, y01, splits, n_jobs)
         self.column_weights_, self.coef_, self.intercept_ = fitted[-1]
         if folds:
             oof = np.zeros((X.shape[0], 2))

@@ -19,7 +19,7 @@ from sentiment.core.config import Section
 
 class NormalizerParams(Section):
     lowercase: StrictBool = True
-    negation_scope: StrictInt = Field(0, ge=0)
+    negation_scope: StrictInt = Field(3, ge=0)
     stemming: StrictBool = False
     keep_punctuation: tuple[str, ...] = ("!", "?")
 

@@ -104,6 +104,16 @@ def test_mlflow_run_has_metrics_and_images(first_run: dict, sandbox: ProjectSand
     assert run.data.metrics["test_accuracy"] == pytest.approx(first_run["metrics"]["accuracy"])
     for name in ("brier", "ece"):
         assert 0.0 <= run.data.metrics[f"test_{name}"] < 0.5, name
+    # Accuracy by review length: the buckets' accuracies, weighted by their sizes, make up
+    # the overall accuracy (the synthetic reviews are 14-21 words: two buckets).
+    sizes = {
+        k.removeprefix("test_n_"): v
+        for k, v in run.data.metrics.items()
+        if k.startswith("test_n_words_")
+    }
+    assert set(sizes) >= {"words_1_20"}
+    weighted = sum(run.data.metrics[f"test_accuracy_{b}"] * n for b, n in sizes.items())
+    assert weighted / sum(sizes.values()) == pytest.approx(run.data.metrics["test_accuracy"])
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
     assert {
         "evaluation/confusion_matrix.png",

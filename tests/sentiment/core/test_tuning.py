@@ -76,7 +76,7 @@ def test_random_budget_larger_than_the_space_runs_each_combination_once() -> Non
 
 
 def test_base_comes_first_counts_in_the_budget_and_is_not_repeated() -> None:
-    # The base params equal the combination (nb_C 100, ngram [1, 3], negation 0).
+    # The base params equal the combination (nb_C 100, ngram [1, 3], negation 3).
     base = {"classifier": {"nb_C": 100.0}}
     trials = expand(spec(strategy="grid", trials=None, include_base=True), base)
     assert trials[0] == {}
@@ -84,7 +84,7 @@ def test_base_comes_first_counts_in_the_budget_and_is_not_repeated() -> None:
     assert {
         "classifier.nb_C": 100.0,
         "features.ngram_range": [1, 3],
-        "normalizer.negation_scope": 0,
+        "normalizer.negation_scope": 3,
     } not in trials
     assert len(expand(spec(strategy="random", trials=4, include_base=True), base)) == 4
 
