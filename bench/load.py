@@ -126,7 +126,7 @@ def listener_pid(port: int) -> int:
 @contextmanager
 def served_bento(model_dir: Path, work: Path) -> Iterator[tuple[str, int]]:
     """``bentoml serve`` of ``model_dir`` as a Bento (bench/serve.py builds it): (url, pid)."""
-    from bench.serve import ENV, build_bento
+    from bench.peers import ENV, build_bento
     from tests.support.processes import free_port, http_ok, running
 
     home = work / "bentoml_home"

@@ -1,4 +1,4 @@
-"""Serving benchmark: the Bento vs a classic Flask + gunicorn app, same model, same load.
+"""Serving benchmark: the Bento vs Flask, FastAPI and ``mlflow models serve``, same model.
 
     .venv/bin/python -m bench.serve [--model-dir MLFLOW_MODEL_DIR] [--duration 10]
 
@@ -10,26 +10,27 @@ What it does, in one run:
 2. Measures the in-process ceiling: ``predict_proba`` on batches of ``max_batch_size`` reviews
    in ``--workers`` processes at once (the most the model can do on this machine), and the
    single-review rate of one process (what an unbatched server can approach per worker).
-3. Serves the model (a) as the Bento (``bentoml serve``, built into a temporary
-   ``BENTOML_HOME`` by sentiment.adapters.bento) and (b) as a Flask app under gunicorn's default
-   sync workers, like the classic tutorials: one ``/predict`` route, the same request checks and
-   JSON, the same model file and the same number of workers. Both listen on 127.0.0.1.
-4. Drives each with the same closed-loop load - concurrency 1, 8, 32; one full-length test
-   review per request; a short warm-up, then ``--duration`` seconds per cell - and prints
-   throughput, p50/p99 latency and errors, the Bento/Flask ratio, the share of the ceiling,
-   and how many cores other processes kept busy during each cell ("other load": busy CPU time
-   from /proc/stat minus this process's and its servers'), since the machine may be shared.
+3. Serves the model, one server at a time, as the Bento and as each of its peers
+   (:mod:`bench.peers`: Flask + gunicorn, FastAPI + uvicorn, ``mlflow models serve``), all with
+   the same number of workers on 127.0.0.1.
+4. Drives each with the same closed-loop load from two clients - the asyncio client of
+   :mod:`bench.loadgen` and wrk (:mod:`bench.wrk`) - at concurrency 1, 8, 32; one full-length
+   test review per request; a short warm-up, then ``--duration`` seconds per cell. It prints
+   throughput, p50/p99 latency and errors, the Bento's ratio to each peer, the share of the
+   ceiling, how many cores other processes kept busy during each cell ("other load": busy
+   CPU time from /proc/stat minus this process's, its servers' and wrk's), since the machine
+   may be shared, and issue 13's goals (at concurrency 32: p99 <= 50 ms, 3x Flask, 3x MLflow,
+   1.5x FastAPI; never behind a peer at the lower concurrencies) as met or not.
 
-The load generator is a minimal asyncio HTTP/1.1 client in this process (keep-alive where the
-server allows it; gunicorn's sync workers close every connection, so Flask requests include a
-connect). It shares the machine's cores with the servers, as every single-host benchmark does:
-read the numbers as a comparison on this machine, not as capacity. Servers are stopped by PID.
+Both clients share the machine's cores with the servers, as every single-host benchmark
+does: read the numbers as a comparison on this machine, not as capacity. The asyncio client
+is Python and costs the servers more CPU than wrk does; the gap between the two is the
+client's own overhead. Servers are stopped by PID.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import statistics
@@ -43,15 +44,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.loadgen import Request, drive, percentile_ms, predict
+from bench import wrk
+from bench.loadgen import Request, drive, percentile_ms
+from bench.peers import NAMES, build_bento, peers, serving
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The shared data sits beside the checkout (../shared), never at a machine's absolute path.
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "aclImdb_labeled.tar.gz"
 CONCURRENCY = (1, 8, 32)
-ENV = {"BENTOML_DO_NOT_TRACK": "true", "ZENML_ANALYTICS_OPT_IN": "false"}
-MODEL_FILE_ENV = "BENCH_MODEL_FILE"
-MODEL_VERSION = "bench"
 
 
 # --------------------------------------------------------------------------- model
@@ -116,87 +116,6 @@ def in_process_rates(
     return batched, single
 
 
-# --------------------------------------------------------------------------- servers
-
-
-def flask_app() -> Any:
-    """The classic tutorial app (gunicorn 'bench.serve:flask_app()'), same checks and JSON."""
-    from flask import Flask, jsonify, request
-
-    from sentiment.adapters.serialization import load_model
-    from sentiment.adapters.serving.settings import load_settings
-    from sentiment.adapters.serving.validation import RequestRejectedError, parse_predict_request
-
-    model = load_model(Path(os.environ[MODEL_FILE_ENV]))
-    settings = load_settings()
-    app = Flask("sentiment-flask")
-
-    @app.post("/predict")
-    def predict() -> Any:
-        try:
-            texts = parse_predict_request(request.content_type, request.get_data(), settings.limits)
-        except RequestRejectedError as rejected:
-            return jsonify(rejected.body()), rejected.status
-        scores = model.predict_proba(texts)[:, 1].tolist()
-        threshold = settings.model.positive_threshold
-        return jsonify(
-            predictions=[
-                {"label": "positive" if s >= threshold else "negative", "score": s} for s in scores
-            ],
-            model_version=MODEL_VERSION,
-        )
-
-    @app.get("/readyz")
-    def ready() -> str:
-        return "ok"
-
-    return app
-
-
-def build_bento(model_dir: Path, home: Path) -> str:
-    """Import the model and build the Bento in ``home`` (subprocesses: clean BentoML state)."""
-    import subprocess
-
-    from sentiment.adapters.serialization import model_file_in
-    from sentiment.core.hashing import file_sha256
-
-    env = {**os.environ, **ENV, "BENTOML_HOME": str(home)}
-
-    def cli(*args: str) -> dict[str, str]:
-        out = subprocess.run(
-            [sys.executable, "-m", "sentiment.adapters.bento", *args],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return json.loads(out.stdout.strip().splitlines()[-1])
-
-    sha = file_sha256(model_file_in(model_dir))
-    tag = cli("import-model", str(model_dir), "--model-version", MODEL_VERSION, "--sha256", sha)
-    return cli("build", "--model-tag", tag["model_tag"])["bento_tag"]
-
-
-@contextmanager
-def serving(
-    kind: str, args: list[str], env: dict[str, str], port: int, logs: Path
-) -> Iterator[str]:
-    from tests.support.processes import http_ok, running
-
-    url = f"http://127.0.0.1:{port}"
-    with running(
-        args,
-        log_path=logs / f"{kind}.log",
-        ready=lambda: http_ok(f"{url}/readyz"),
-        timeout=900,  # each worker loads the model before answering
-        env={**ENV, **env},
-        cwd=REPO_ROOT,
-        what=kind,
-    ):
-        yield url
-
-
 # --------------------------------------------------------------------------- load
 
 
@@ -208,12 +127,14 @@ def _machine_busy_seconds() -> float:
 
 
 def _our_cpu_seconds() -> float:
-    """CPU-seconds used so far by this process and its live descendants (the servers)."""
+    """CPU-seconds used so far by this process, its live descendants (the servers) and its
+    reaped children (wrk, once it has exited)."""
     import psutil
 
-    total = 0.0
     root = psutil.Process()
-    for proc in [root, *root.children(recursive=True)]:
+    mine = root.cpu_times()
+    total = mine.user + mine.system + mine.children_user + mine.children_system
+    for proc in root.children(recursive=True):
         try:
             times = proc.cpu_times()
             total += times.user + times.system
@@ -224,46 +145,158 @@ def _our_cpu_seconds() -> float:
 
 @dataclass
 class Cell:
+    """One measurement: a server under one client at one concurrency."""
+
     server: str
+    client: str  # "asyncio" (bench.loadgen) or "wrk"
     concurrency: int
-    seconds: float
-    latencies: list[float]
+    rps: float
+    p50_ms: float
+    p99_ms: float
     errors: int
-    other_cores: float = float("nan")  # cores busy with processes outside the benchmark
+    other_cores: float  # cores busy with processes outside the benchmark
 
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.seconds
-
-    def pct(self, q: float) -> float:
-        return percentile_ms(self.latencies, q)
-
-    def record(self, request: Request, status: int | str, seconds: float) -> None:
-        if status == request.expected:
-            self.latencies.append(seconds)
-        else:
-            self.errors += 1
+    def line(self) -> str:
+        return (
+            f"  {self.server:7s} {self.client:7s} c={self.concurrency:<3d} {self.rps:7.1f} req/s"
+            f"  p50 {self.p50_ms:7.1f} ms  p99 {self.p99_ms:7.1f} ms  errors {self.errors}  "
+            f"other load {self.other_cores:.2f} cores"
+        )
 
 
-def load_cell(
+@contextmanager
+def _other_load() -> Iterator[list[float]]:
+    """Yields a list that holds, afterwards, how many cores processes outside this benchmark
+    kept busy meanwhile (all busy CPU time minus this process's and its servers')."""
+    result: list[float] = []
+    busy, ours, start = _machine_busy_seconds(), _our_cpu_seconds(), time.perf_counter()
+    yield result
+    other = (_machine_busy_seconds() - busy) - (_our_cpu_seconds() - ours)
+    result.append(max(0.0, other) / (time.perf_counter() - start))
+
+
+def asyncio_cell(
     server: str, url: str, requests: list[Request], concurrency: int, seconds: float, warmup: float
 ) -> Cell:
-    """One closed-loop measurement, and how busy the rest of the machine was meanwhile
-    (all busy CPU time minus this process's and its servers')."""
-    cell = Cell(server, concurrency, seconds, [], 0)
+    """One closed-loop measurement with the asyncio client."""
+    latencies: list[float] = []
+    errors = 0
+
+    def record(request: Request, status: int | str, elapsed: float) -> None:
+        nonlocal errors
+        if status == request.expected:
+            latencies.append(elapsed)
+        else:
+            errors += 1
+
     drive(url, requests, concurrency=concurrency, seconds=warmup)
-    busy, ours, start = _machine_busy_seconds(), _our_cpu_seconds(), time.perf_counter()
-    drive(url, requests, concurrency=concurrency, seconds=seconds, record=cell.record)
-    other = (_machine_busy_seconds() - busy) - (_our_cpu_seconds() - ours)
-    cell.other_cores = max(0.0, other) / (time.perf_counter() - start)
-    return cell
+    with _other_load() as other:
+        start = time.perf_counter()
+        drive(url, requests, concurrency=concurrency, seconds=seconds, record=record)
+        elapsed = time.perf_counter() - start
+    return Cell(
+        server,
+        "asyncio",
+        concurrency,
+        len(latencies) / elapsed,
+        percentile_ms(latencies, 0.5),
+        percentile_ms(latencies, 0.99),
+        errors,
+        other[0],
+    )
 
 
-def http_requests(texts: list[str], per_request: int = 1) -> list[Request]:
-    return [
-        predict(texts[i : i + per_request])
-        for i in range(0, len(texts) - per_request + 1, per_request)
+def wrk_cell(
+    server: str,
+    url: str,
+    inputs: tuple[Path, Path],
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+) -> Cell:
+    """The same measurement with wrk."""
+    wrk.run(url, inputs, concurrency=concurrency, seconds=max(1.0, warmup))
+    with _other_load() as other:
+        result = wrk.run(url, inputs, concurrency=concurrency, seconds=seconds)
+    return Cell(
+        server,
+        "wrk",
+        concurrency,
+        result.ok / result.seconds,
+        result.p50_ms,
+        result.p99_ms,
+        result.errors,
+        other[0],
+    )
+
+
+# --------------------------------------------------------------------------- report
+
+#: Issue 13's throughput goals at the highest concurrency: Bento/peer at least this.
+TARGET_RATIO = {"flask": 3.0, "mlflow": 3.0, "fastapi": 1.5}
+TARGET_P99_MS = 50.0
+
+
+def print_tables(cells: list[Cell], concurrency: Sequence[int], ceiling: float, per: int) -> None:
+    """Per client, per concurrency: every server's figures and the Bento's ratio to it; then
+    the goals checked at the highest concurrency, and "never behind" at the lower ones."""
+    by = {(c.client, c.concurrency, c.server): c for c in cells}
+    clients = list(dict.fromkeys(c.client for c in cells))
+    servers = [name for name in NAMES if any(c.server == name for c in cells)]
+    top = max(concurrency)
+    for client in clients:
+        print(
+            f"\nclient {client}\nconcurrency | server  |   req/s | p50 ms | p99 ms | errors | "
+            "bento / server | other load (cores)"
+        )
+        for conc in concurrency:
+            bento = by.get((client, conc, "bento"))
+            for i, name in enumerate(servers):
+                cell = by.get((client, conc, name))
+                if cell is None:
+                    continue
+                ratio = bento.rps / cell.rps if bento and cell.rps else float("nan")
+                print(
+                    f"{conc if i == 0 else '':>11} | {name:7s} | {cell.rps:7.1f} | "
+                    f"{cell.p50_ms:6.1f} | {cell.p99_ms:6.1f} | {cell.errors:6d} | "
+                    f"{ratio:14.2f} | {cell.other_cores:4.2f}"
+                )
+            if bento:
+                share = bento.rps * per / ceiling
+                print(f"{'':>11} | bento reviews/s / in-process ceiling: {share:.2f}")
+        _print_goals(by, client, servers, concurrency, top)
+
+
+def _print_goals(
+    by: dict[tuple[str, int, str], Cell],
+    client: str,
+    servers: list[str],
+    concurrency: Sequence[int],
+    top: int,
+) -> None:
+    bento = by.get((client, top, "bento"))
+    if bento is None:
+        return
+    p99_ok = _yes(bento.p99_ms <= TARGET_P99_MS)
+    checks = [f"p99 {bento.p99_ms:.0f} ms <= {TARGET_P99_MS:.0f}: {p99_ok}"]
+    for name in servers[1:]:
+        peer = by.get((client, top, name))
+        if peer and peer.rps:
+            ratio, want = bento.rps / peer.rps, TARGET_RATIO.get(name, 1.0)
+            checks.append(f"{ratio:.2f}x {name} (>= {want:g}): {_yes(ratio >= want)}")
+    behind = [
+        f"c={c} {name} {by[(client, c, 'bento')].rps / by[(client, c, name)].rps:.2f}x"
+        for c in concurrency
+        if c != top and (client, c, "bento") in by
+        for name in servers[1:]
+        if (client, c, name) in by and by[(client, c, "bento")].rps < by[(client, c, name)].rps
     ]
+    print(f"goals at c={top} ({client}): " + "; ".join(checks))
+    print(f"behind a peer at lower concurrency ({client}): {', '.join(behind) or 'never'}")
+
+
+def _yes(ok: bool) -> str:
+    return "met" if ok else "NOT met"
 
 
 # --------------------------------------------------------------------------- main
@@ -286,31 +319,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per cell")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each cell")
     parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
+    parser.add_argument("--servers", nargs="+", choices=NAMES, default=list(NAMES))
+    parser.add_argument(
+        "--clients", nargs="+", choices=("asyncio", "wrk"), default=["asyncio", "wrk"]
+    )
     parser.add_argument("--reviews", type=int, default=2000, help="distinct test reviews sent")
     parser.add_argument(
         "--texts-per-request", type=int, default=1, help="reviews per request (default: 1)"
     )
     parser.add_argument("--work-dir", type=Path, help="keep model, Bento store and logs here")
     args = parser.parse_args(argv)
+    if "wrk" in args.clients and not wrk.available():
+        parser.error("wrk is not installed (apt-get install wrk, or --clients asyncio)")
 
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-serve-"))
     work.mkdir(parents=True, exist_ok=True)
     model_dir = args.model_dir or train_model(args.data, work, args.train_limit)
     print(f"model: {model_dir}")
-    from sentiment.adapters.serialization import model_file_in
+    from sentiment.adapters.serialization import load_model, model_file_in
 
     model_file = model_file_in(model_dir)
     texts = test_reviews(args.data, args.reviews)
+    per = args.texts_per_request
     print(
-        f"requests: {args.texts_per_request} review(s) each from {len(texts)} distinct test "
-        f"reviews, median {statistics.median(map(len, texts)):.0f} characters; "
-        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+        f"requests: {per} review(s) each from {len(texts)} distinct test reviews, median "
+        f"{statistics.median(map(len, texts)):.0f} characters; {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
-    per_request = args.texts_per_request
-    requests = http_requests(texts, per_request)
-
-    from sentiment.adapters.serialization import load_model
-
     start = time.perf_counter()
     model = load_model(model_file)
     print(f"skops load of the model file: {time.perf_counter() - start:.1f} s")
@@ -323,66 +358,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     home = work / "bentoml_home"
-    bento_tag = build_bento(model_dir, home)
+    bento_tag = build_bento(model_dir, home) if "bento" in args.servers else ""
+    groups = [texts[i : i + per] for i in range(0, len(texts) - per + 1, per)]
     cells: list[Cell] = []
-    servers = {
-        "bento": (
-            [
-                str(Path(sys.executable).with_name("bentoml")),
-                "serve",
-                bento_tag,
-                "--host",
-                "127.0.0.1",
-            ],
-            {"BENTOML_HOME": str(home)},
-        ),
-        "flask": (
-            [
-                str(Path(sys.executable).with_name("gunicorn")),
-                "--workers",
-                str(args.workers),
-                "--backlog",
-                "2048",
-                "--log-level",
-                "warning",
-                "bench.serve:flask_app()",
-            ],
-            {MODEL_FILE_ENV: str(model_file), "PYTHONPATH": str(REPO_ROOT)},
-        ),
-    }
-    for name, (cmd, env) in servers.items():
+    for name in args.servers:
         port = free_port()
-        cmd = (
-            [*cmd, "--port", str(port)]
-            if name == "bento"
-            else [*cmd, "--bind", f"127.0.0.1:{port}"]
-        )
-        with serving(name, cmd, env, port, work) as url:
+        peer = peers(model_dir, model_file, bento_tag, home, args.workers, port)[name]
+        requests = [peer.request(group) for group in groups]
+        inputs = wrk.write_inputs(requests, work / name)
+        with serving(peer, port, work) as url:
             for c in args.concurrency:
-                cell = load_cell(name, url, requests, c, args.duration, args.warmup)
-                cells.append(cell)
-                print(
-                    f"  {name:5s} c={c:<3d} {cell.rps:7.1f} req/s  p50 {cell.pct(0.5):7.1f} ms  "
-                    f"p99 {cell.pct(0.99):7.1f} ms  errors {cell.errors}  "
-                    f"other load {cell.other_cores:.2f} cores",
-                    flush=True,
-                )
+                for client in args.clients:
+                    if client == "wrk":
+                        cell = wrk_cell(name, url, inputs, c, args.duration, args.warmup)
+                    else:
+                        cell = asyncio_cell(name, url, requests, c, args.duration, args.warmup)
+                    cells.append(cell)
+                    print(cell.line(), flush=True)
 
-    print(
-        "\nconcurrency | bento req/s | flask req/s | ratio | bento p50/p99 ms | "
-        "flask p50/p99 ms | bento reviews/s / ceiling | other load (cores) bento / flask"
-    )
-    by = {(c.server, c.concurrency): c for c in cells}
-    for c in args.concurrency:
-        b, f = by[("bento", c)], by[("flask", c)]
-        ratio = b.rps / f.rps if f.rps else float("inf")
-        print(
-            f"{c:11d} | {b.rps:11.1f} | {f.rps:11.1f} | {ratio:5.2f} | "
-            f"{b.pct(0.5):6.1f} / {b.pct(0.99):6.1f} | {f.pct(0.5):6.1f} / {f.pct(0.99):6.1f} | "
-            f"{b.rps * per_request / ceiling:5.2f} | "
-            f"{b.other_cores:4.2f} / {f.other_cores:4.2f}"
-        )
-    print(f"\nwork dir (model, Bento store, server logs): {work}")
+    print_tables(cells, args.concurrency, ceiling, per)
+    print(f"\nload average after the run: {os.getloadavg()[0]:.1f}")
+    print(f"work dir (model, Bento store, server logs): {work}")
     return 0
 
 

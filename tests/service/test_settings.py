@@ -68,6 +68,10 @@ def test_env_var_points_at_another_file(tmp_path: Path, monkeypatch: pytest.Monk
         (with_change("service", "workers", True), "service.workers: Input should be a valid int"),
         (with_change("service", "access_log", "no"), "service.access_log: Input should be a"),
         (with_change("service", "timeout_s", 0), "service.timeout_s: Input should be greater"),
+        (
+            with_change("service", "requests_per_connection", -1),
+            "service.requests_per_connection: Input should be greater than or equal to 0",
+        ),
         (with_change("model", "positive_threshold", 1.5), "model.positive_threshold"),
         (with_change("model", "alias", " "), "model.alias: Value error, must be a non-empty"),
         (

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -138,7 +139,31 @@ class Gateway:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        await self.app(scope, replay, self._recycling(send))
+
+    def _recycling(self, send: Send) -> Send:
+        """``send``, adding ``Connection: close`` to about one answer in
+        ``service.requests_per_connection``.
+
+        Why: the workers share one listening socket and a keep-alive connection stays with
+        the worker that accepted it, so a burst of connections can leave one worker with most
+        of them (its queue then makes the p99) while the other idles. A closed connection is
+        reopened by the client and accepted by whichever worker waits in ``accept`` first,
+        which is more often the less busy one: the load re-spreads. Random rather than
+        counted per connection: ASGI gives no hook when a connection closes, so a per-
+        connection counter could never be dropped.
+        """
+        every = self.settings.service.requests_per_connection
+        if every == 0 or random.random() * every >= 1:
+            return send
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", ()), (b"connection", b"close")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return closing
 
     def _document(self, spec: dict[str, Any]) -> dict[str, Any]:
         """BentoML's OpenAPI document, corrected to what this gateway answers."""

@@ -60,6 +60,9 @@ class ServiceSettings(Section):
     timeout_s: float = Field(gt=0, le=3600)
     max_concurrency: StrictInt = Field(ge=1)
     access_log: StrictBool
+    # Mean /predict requests per keep-alive connection before the answer asks the client to
+    # reconnect (Connection: close), so connections re-spread over the workers; 0: never.
+    requests_per_connection: StrictInt = Field(ge=0)
     untraced_paths: tuple[UrlPath, ...]
 
 
