@@ -35,7 +35,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.loadgen import drive, predict
-from bench.serve import DEFAULT_DATA, build_bento, test_reviews, train_model
+from bench.peers import build_bento
+from bench.serve import DEFAULT_DATA, test_reviews, train_model
 from sentiment.adapters.containers import ContainerSettings, containerize
 from sentiment.adapters.containers.build import cli_env
 from sentiment.adapters.containers.running import remove_container, run_command
