@@ -78,23 +78,27 @@ def test_sigterm_lets_accepted_requests_finish(start_bento_server: StartServer) 
 
         with ThreadPoolExecutor(IN_FLIGHT + 4) as pool:
             lights = [pool.submit(light_client) for _ in range(4)]
-            time.sleep(1.0)
-            heavies = [pool.submit(heavy, body) for body in bodies]
-            wait_until(
-                lambda: predict_in_progress(url) >= IN_FLIGHT,
-                timeout=30,
-                interval=0.05,
-                process=proc,
-                what=f"{IN_FLIGHT} requests in flight",
-            )
-            signalled_at.append(time.monotonic())
-            os.kill(proc.pid, signal.SIGTERM)  # the main process only, as kubelet does
+            try:
+                time.sleep(1.0)
+                heavies = [pool.submit(heavy, body) for body in bodies]
+                wait_until(
+                    lambda: predict_in_progress(url) >= IN_FLIGHT,
+                    timeout=30,
+                    interval=0.05,
+                    process=proc,
+                    what=f"{IN_FLIGHT} requests in flight",
+                )
+                signalled_at.append(time.monotonic())
+                os.kill(proc.pid, signal.SIGTERM)  # the main process only, as kubelet does
 
-            results = [h.result(timeout=120) for h in heavies]
-            finished_s = time.monotonic() - signalled_at[0]
-            proc.popen.wait(timeout=60)
-            exited_s = time.monotonic() - signalled_at[0]
-            stop_light.set()
+                results = [h.result(timeout=120) for h in heavies]
+                finished_s = time.monotonic() - signalled_at[0]
+                proc.popen.wait(timeout=60)
+                exited_s = time.monotonic() - signalled_at[0]
+            finally:
+                # Also on a failure above: the pool waits for its threads when it closes, and
+                # the light clients loop until told to stop.
+                stop_light.set()
             for f in lights:
                 f.result(timeout=60)
 
