@@ -8,7 +8,7 @@
 # - the uv that BentoML's Dockerfile pip-installs to install the packages, and pip's cache.
 # The image only shrinks where the builder squashes the layers the Dockerfile adds: podman
 # and buildah do (sentiment.adapters.containers.build passes --squash to them); Docker's
-# BuildKit cannot, and keeps the bytes in the install layer. See docs/benchmarks/serving.md.
+# BuildKit cannot, and keeps the bytes in the install layer. See docs/benchmarks/image.md.
 set -eu
 site_packages=$(find /app/.venv/lib -maxdepth 2 -type d -name site-packages)
 find "$site_packages" -depth -mindepth 2 -type d \( -name tests -o -name test \) \

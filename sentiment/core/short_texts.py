@@ -2,7 +2,7 @@
 
 The service receives one-sentence reviews as well as IMDB-length ones, but the test split is
 almost all long reviews (median ~170 words), so one accuracy figure hides how the model does
-on short input. Two tools here, shared by the evaluation step, the benchmark and the model:
+on short input. Two tools here, shared by the evaluation step and the benchmark:
 
 - :func:`accuracy_by_length` splits a test set into word-count buckets (:data:`LENGTH_BUCKETS`)
   and scores each bucket on its own;

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 #: ``bentoml`` of the running interpreter, so the CLI matches the library version in use.
 BENTOML_CLI: tuple[str, ...] = (sys.executable, "-m", "bentoml")
 #: Backends whose builds squash the layers the Bento's Dockerfile adds into one, so that the
-#: files the image's clean-up step deletes (service.py, IMAGE_CLEANUP) leave the image.
+#: files the image's clean-up step deletes (deploy/image/slim.sh) leave the image.
 #: Docker's BuildKit has no --squash: there the clean-up runs but the image keeps the bytes.
 SQUASHING_BACKENDS: frozenset[str] = frozenset({"podman", "buildah"})
 
