@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sentiment.core.text import strip_markup
+from sentiment.core.text import WORD_PATTERN, strip_markup
 
 #: (name, fewest words, most words or None): the buckets every report uses, by word count.
 LENGTH_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
@@ -29,7 +29,7 @@ LENGTH_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("words_151_400", 151, 400),
     ("words_401_plus", 401, None),
 )
-_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_WORD_RE = re.compile(WORD_PATTERN)
 # A sentence ends at . ! or ? (possibly repeated, possibly closed by a quote or bracket)
 # followed by white space, or at a line break (IMDB's <br /> paragraphs).
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+|\n+")

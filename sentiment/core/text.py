@@ -23,10 +23,11 @@ _BREAK_RE = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^<>]{0,200}>")
 # Typographic apostrophes and backticks become "'" so "don’t" and "don't" are one token.
 _APOSTROPHES = ("\u2019", "\u2018", "`", "\u00b4")
-# Words: runs of Unicode letters/digits, with inner apostrophes ("don't", "director's").
+#: A word: a run of Unicode letters/digits, with inner apostrophes ("don't", "director's").
+WORD_PATTERN = r"[^\W_]+(?:'[^\W_]+)*"
 # Punctuation that can end a clause is tokenised too; "!" and "?" carry sentiment, the others
 # only bound the negation scope and are dropped afterwards unless `keep_punctuation` says so.
-_TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[.,;:!?()]|\n")
+_TOKEN_RE = re.compile(WORD_PATTERN + r"|[.,;:!?()]|\n")
 _CLAUSE_END = frozenset({".", ",", ";", ":", "!", "?", "(", ")", "\n"})
 NEGATION_PREFIX = "not_"
 NEGATIONS = frozenset(
