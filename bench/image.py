@@ -29,7 +29,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,7 +38,7 @@ from bench.peers import build_bento
 from bench.serve import DEFAULT_DATA, test_reviews, train_model
 from sentiment.adapters.containers import ContainerSettings, containerize
 from sentiment.adapters.containers.build import cli_env
-from sentiment.adapters.containers.running import remove_container, run_command
+from sentiment.adapters.containers.running import http_ready, remove_container, run_command
 
 IMAGE_NAME = "sentiment-classifier-bench"
 
@@ -81,14 +80,6 @@ def _is_worker(cmdline: str) -> bool:
     return "_bentoml_impl.worker" in cmdline or "--worker-id" in cmdline
 
 
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 @contextmanager
 def container(settings: ContainerSettings, image: str) -> Iterator[str]:
     """A container of ``image`` started as ``deploy --target container`` starts it (the same
@@ -112,7 +103,7 @@ def cold_start(settings: ContainerSettings, image: str) -> float:
     url = f"http://127.0.0.1:{settings.host_port}"
     start = time.perf_counter()
     with container(settings, image):
-        while not _ready(url):
+        while not http_ready(f"{url}/readyz"):
             if time.perf_counter() - start > 300:
                 raise TimeoutError(f"{image} not ready after 300 s")
             time.sleep(0.05)
@@ -125,7 +116,7 @@ def memory_under_load(
     """Peak RSS/PSS of the workers and of the whole container under concurrency 32."""
     url = f"http://127.0.0.1:{settings.host_port}"
     with container(settings, image) as name:
-        while not _ready(url):
+        while not http_ready(f"{url}/readyz"):
             time.sleep(0.1)
         pid = int(
             subprocess.run(
