@@ -107,13 +107,9 @@ def test_dashboard_shows_the_production_model_version(
             )
             _open(page, f"{base}/projects/default/runs/{run.id}", "sentiment_model", "train_small")
             # A real click (WebDriver), not element.click(): React Flow listens to pointer
-            # events. The node is marked first, since CSS cannot select by text.
-            page.run_js(
-                "[...document.querySelectorAll('.react-flow__node')]"
-                ".find(n => n.innerText.includes('sentiment_model'))"
-                ".setAttribute('data-test', 'model-artifact');"
-            )
-            page.click("[data-test=model-artifact]")
+            # events. The node is found by its React Flow id (step/outputs/.../name), which
+            # survives the re-renders that come while the graph lays itself out.
+            page.click(".react-flow__node[data-id$='/sentiment_model']", timeout=60)
             # The artifact sheet opens beside the run's own tabs: wait for its second
             # "Visualization" tab, and mark that one.
             deadline = time.monotonic() + 60

@@ -45,6 +45,12 @@ CHROMIUM_FLAGS: tuple[str, ...] = (
 
 # An element reference in W3C WebDriver JSON.
 _ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf"
+# WebDriver errors that mean "not clickable yet" rather than "wrong element".
+_NOT_YET_CLICKABLE = (
+    "element click intercepted",
+    "element not interactable",
+    "stale element reference",
+)
 # Where Chromium is only a snap (Ubuntu, GitHub's runners), the preinstalled Google Chrome
 # speaks the same DevTools/WebDriver protocol; chromedriver must match its major version.
 CHROME_ALTERNATIVES = ("chromium-browser", "google-chrome", "google-chrome-stable")
@@ -148,26 +154,41 @@ class Browser:
         self._call("POST", f"/element/{element}/clear", {})
         self._call("POST", f"/element/{element}/value", {"text": value})
 
-    def click(self, css: str) -> None:
+    def click(self, css: str, *, timeout: float = 30.0) -> None:
         """Click the element matching ``css`` (a real pointer click via WebDriver)."""
-        element = self.find(css)
-        self._call("POST", f"/element/{element}/click", {})
+        script = "return document.querySelector(arguments[0]);"
+        self._click_when_ready(script, css, f"no element matches {css!r}", timeout)
 
     def click_button(self, label: str, *, timeout: float = 30.0) -> None:
         """Click the first enabled ``<button>`` whose visible text is ``label``."""
-        deadline = time.monotonic() + timeout
         script = (
             "return [...document.querySelectorAll('button')]"
             ".find(b => b.innerText.trim() === arguments[0] && !b.disabled) || null;"
         )
+        self._click_when_ready(script, label, f"no enabled button {label!r}", timeout)
+
+    def _click_when_ready(self, script: str, argument: str, missing: str, timeout: float) -> None:
+        """Click what ``script`` returns, once it exists and takes clicks.
+
+        An element can exist before it takes clicks: React Flow renders a graph's nodes
+        with ``pointer-events: none`` until its layout settles, and a re-render replaces
+        nodes. WebDriver refuses those clicks; a user would wait and click again, so the
+        refusals are retried (each time on a fresh lookup) until ``timeout``."""
+        deadline = time.monotonic() + timeout
+        refused = ""
         while True:
-            element = self.run_js(script, label)
+            element = self.run_js(script, argument)
             if element:
-                self._call("POST", f"/element/{element[_ELEMENT_KEY]}/click", {})
-                return
+                try:
+                    self._call("POST", f"/element/{element[_ELEMENT_KEY]}/click", {})
+                    return
+                except WebDriverError as exc:
+                    if not any(reason in str(exc) for reason in _NOT_YET_CLICKABLE):
+                        raise
+                    refused = f"; the last click was refused: {exc}"
             if time.monotonic() >= deadline:
                 raise TimeoutError(
-                    f"no enabled button {label!r} on {self.url} after {timeout}s; "
+                    f"{missing} on {self.url} after {timeout}s{refused}; "
                     f"page shows:\n{self.text()[:2000]}"
                 )
             time.sleep(0.5)
