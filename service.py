@@ -4,8 +4,10 @@
 ``{"predictions": [{"label": "positive"|"negative", "score": P(positive)}], "model_version": "7"}``.
 Requests are checked (and optionally authenticated) by
 :class:`sentiment.adapters.serving.gateway.Gateway`
-before BentoML parses them, so every client mistake gets a 4xx naming the problem; texts from
-concurrent requests are scored together by
+before BentoML parses them, so every client mistake gets a 4xx naming the problem; the gateway
+then hands the checked texts straight to this worker's instance (``answer_checked``) instead
+of having BentoML parse them again. ``predict`` declares the API (BentoML's OpenAPI document
+and clients) and answers the same way. Texts from concurrent requests are scored together by
 :class:`sentiment.adapters.serving.batching.MicroBatcher`.
 ``/livez``, ``/readyz`` and ``/metrics`` are BentoML's own: ``/livez`` answers while the model
 loads (on a thread: a large model takes a while), ``/readyz`` only once it is loaded and
@@ -49,6 +51,11 @@ IMAGE = bentoml.images.Image(base_image="python:3.11-slim", python_version="3.11
 Texts = Annotated[list[str], Field(description="Review texts, 1 to max_batch_size of them")]
 
 
+# This worker's service instance, for the gateway: BentoML creates one per worker process
+# before it serves, but hands it to no middleware.
+_WORKER_INSTANCE: list[SentimentClassifier] = []
+
+
 class Prediction(BaseModel):
     label: Literal["positive", "negative"]
     score: float = Field(ge=0.0, le=1.0, description="P(positive)")
@@ -72,8 +79,10 @@ class SentimentClassifier:
             self._score,
             max_batch_size=SETTINGS.limits.max_batch_size,
             threads=SETTINGS.service.inference_threads,
+            inline_max_chars=SETTINGS.service.inline_max_chars,
             on_batch=lambda _n, seconds: self.metrics.duration.observe(seconds),
         )
+        _WORKER_INSTANCE[:] = [self]
 
     def _on_loaded(self, served: ServedModel) -> None:
         self.metrics.model_info.labels(
@@ -105,10 +114,14 @@ class SentimentClassifier:
     @bentoml.api(route=PREDICT_PATH)
     async def predict(self, texts: Texts) -> PredictResponse:
         """Classify review texts: label and P(positive) per text, in request order."""
+        return await self.answer(texts)  # type: ignore[return-value]  # sent as is
+
+    async def answer(self, texts: list[str]) -> Response:
+        """The ``/predict`` answer for checked texts."""
         # A worker still loading lets the request wait (BentoML's timeout bounds it).
         served = self.loader.served or await self.loader.wait_async()
         if served is None:
-            return JSONResponse(  # type: ignore[return-value]  # BentoML sends it as is
+            return JSONResponse(
                 {"error": "the model failed to load; retry shortly", "reason": "not_ready"},
                 status_code=503,
                 headers={"Retry-After": "5"},
@@ -129,10 +142,15 @@ class SentimentClassifier:
             ],
             "model_version": served.ref.version,
         }
-        return Response(  # type: ignore[return-value]  # BentoML sends a Response as is
+        return Response(
             json.dumps(body, allow_nan=False, separators=(",", ":")),
             media_type="application/json",
         )
 
 
-SentimentClassifier.add_asgi_middleware(Gateway, settings=SETTINGS)
+async def answer_checked(texts: list[str]) -> Response | None:
+    """The gateway's ``/predict`` handler: this worker's instance answers, once it exists."""
+    return await _WORKER_INSTANCE[0].answer(texts) if _WORKER_INSTANCE else None
+
+
+SentimentClassifier.add_asgi_middleware(Gateway, settings=SETTINGS, predictor=answer_checked)

@@ -151,3 +151,30 @@ def test_zero_threads_scores_on_the_event_loop_thread() -> None:
 
     assert run(scenario()) == [[0.5, 0.5]] * 3
     assert threads == [threading.main_thread().name]  # one call for all three: settled batch
+
+
+def test_batches_up_to_inline_max_chars_skip_the_inference_thread() -> None:
+    """A short lone request is scored on the loop thread (the hand-off would cost more than
+    the call); a batch over ``inline_max_chars`` still goes to the inference thread."""
+    threads: list[str] = []
+
+    def score(texts: list[str]) -> list[float]:
+        threads.append(threading.current_thread().name)
+        return [0.5] * len(texts)
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(score, max_batch_size=8, threads=1, inline_max_chars=10)
+        try:
+            assert await batcher.submit(["x" * 10]) == [0.5]
+            assert await batcher.submit(["x" * 6, "y" * 5]) == [0.5, 0.5]
+        finally:
+            await batcher.close()
+
+    run(scenario())
+    assert threads[0] == threading.main_thread().name
+    assert threads[1].startswith("sentiment-infer")
+
+
+def test_negative_inline_max_chars_is_refused() -> None:
+    with pytest.raises(ValueError, match="inline_max_chars"):
+        MicroBatcher(lambda t: [], max_batch_size=4, inline_max_chars=-1)

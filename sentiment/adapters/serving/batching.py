@@ -35,7 +35,9 @@ setting) the errors went, the cost of the extra round trip stayed.
 This batcher is the "continuous batching" form of the same idea, with no timer: a request
 that finds the model idle runs at once (no added latency at low load); requests that arrive
 while a call is running queue up and go together in the next call, up to ``max_batch_size``
-texts. Model calls run on a small thread pool so the event loop keeps accepting requests.
+texts. Model calls run on a small thread pool so the event loop keeps accepting requests,
+except small ones (``inline_max_chars``): for a lone short request the hand-off to the thread
+and back costs more than the call, and the loop is blocked only briefly.
 """
 
 from __future__ import annotations
@@ -73,13 +75,17 @@ class MicroBatcher:
         *,
         max_batch_size: int,
         threads: int = 1,
+        inline_max_chars: int = 0,
         on_batch: Callable[[int, float], None] | None = None,
     ) -> None:
-        if max_batch_size < 1 or threads < 0:
-            raise ValueError("max_batch_size must be positive and threads not negative")
+        if max_batch_size < 1 or threads < 0 or inline_max_chars < 0:
+            raise ValueError(
+                "max_batch_size must be positive, threads and inline_max_chars not negative"
+            )
         self._score = score
         self._max = max_batch_size
         self._threads = threads
+        self._inline_max_chars = inline_max_chars
         self._on_batch = on_batch
         self._executor = (
             ThreadPoolExecutor(threads, thread_name_prefix="sentiment-infer") if threads else None
@@ -148,8 +154,8 @@ class MicroBatcher:
             texts = [text for job in jobs for text in job.texts]
             start = time.perf_counter()
             try:
-                if self._executor is None:  # on the loop thread: no GIL hand-offs
-                    scores = self._score(texts)
+                if self._executor is None or self._inline(texts):
+                    scores = self._score(texts)  # on the loop thread: no hand-offs
                 else:
                     loop = asyncio.get_running_loop()
                     scores = await loop.run_in_executor(self._executor, self._score, texts)
@@ -173,6 +179,15 @@ class MicroBatcher:
                     job.future.set_result(part)
         finally:
             self._slots.release()
+
+    def _inline(self, texts: list[str]) -> bool:
+        """Whether a batch is small enough to score on the loop thread."""
+        budget = self._inline_max_chars
+        for text in texts:
+            budget -= len(text)
+            if budget < 0:
+                return False
+        return True
 
     async def close(self) -> None:
         """Stop dispatching and release the thread pool (service shutdown)."""

@@ -11,16 +11,25 @@ page at ``/`` with Swagger UI moved to ``/docs`` (:mod:`sentiment.adapters.servi
 BentoML's traffic metrics middleware sits outside this one, so refused requests still show
 up in ``bentoml_service_request_total`` with their 4xx code.
 
-A request that passes is handed on unchanged: the already-read body is replayed to BentoML.
+A ``/predict`` request that passes is answered here when the service gave a ``predictor``:
+the gateway has already parsed and checked the texts, and BentoML's own route would parse and
+validate the same JSON again and dispatch it through its request pipeline, ~40 % of a
+worker's per-request CPU at one client (profiled: docs/benchmarks/serving.md). BentoML's
+outer middlewares (traffic metrics, the request timeout, the concurrency limit) still wrap
+every request, as they sit outside this one. Without a predictor (or before the worker's
+service instance exists) the already-read body is replayed to BentoML unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from starlette.responses import JSONResponse, Response
 
 from sentiment.adapters.serving.auth import BearerAuth
 from sentiment.adapters.serving.metrics import service_metrics
@@ -43,6 +52,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PREDICT_PATH = "/predict"
+#: Answers texts the gateway has checked; ``None`` while no service instance can answer.
+Predictor = Callable[[list[str]], Awaitable[Response | None]]
+# What BentoML's own route answers for an exception in the API method, kept the same.
+UNEXPECTED_ERROR = "An unexpected error has occurred, please check the server log."
+
+logger = logging.getLogger(__name__)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -99,9 +114,12 @@ async def send_rejection(send: Send, rejection: RequestRejectedError) -> None:
 class Gateway:
     """``Service.add_asgi_middleware(Gateway, settings=...)``; one instance per worker."""
 
-    def __init__(self, app: ASGIApp, settings: ServingSettings) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: ServingSettings, predictor: Predictor | None = None
+    ) -> None:
         self.app = app
         self.settings = settings
+        self.predictor = predictor
         self.auth = BearerAuth(settings.auth)
         self.assets = load_assets(settings.limits, auth_enabled=self.auth.enabled)
 
@@ -116,7 +134,7 @@ class Gateway:
         path = scope.get("path", "")
         try:
             self.auth.check(path, _header(scope, b"authorization"))
-            body = await self._checked_body(scope, receive) if path == PREDICT_PATH else None
+            checked = await self._checked_body(scope, receive) if path == PREDICT_PATH else None
         except RequestRejectedError as rejection:
             service_metrics(self.settings.metrics).rejected.labels(reason=rejection.reason).inc()
             await send_rejection(send, rejection)
@@ -126,8 +144,12 @@ class Gateway:
         if path == SPEC_PATH:
             await serve_documented_spec(self.app, scope, receive, send, self._document)
             return
-        if body is None:
+        if checked is None:
             await self.app(route_docs(scope), receive, send)
+            return
+        body, texts = checked
+        send = self._recycling(send)
+        if self.predictor is not None and await self._answer(texts, scope, receive, send):
             return
 
         replayed = False
@@ -139,7 +161,21 @@ class Gateway:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, self._recycling(send))
+        await self.app(scope, replay, send)
+
+    async def _answer(self, texts: list[str], scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer ``/predict`` with the predictor; False if it cannot answer yet."""
+        assert self.predictor is not None
+        try:
+            response = await self.predictor(texts)
+        except Exception:
+            logger.exception("POST %s failed", PREDICT_PATH)
+            response = JSONResponse({"error": UNEXPECTED_ERROR}, status_code=500)
+        if response is None:
+            return False
+        response.headers["server"] = f"BentoML Service/{self.settings.service.name}"
+        await response(scope, receive, send)
+        return True
 
     def _recycling(self, send: Send) -> Send:
         """``send``, adding ``Connection: close`` to about one answer in
@@ -174,8 +210,8 @@ class Gateway:
             auth_enabled=self.auth.enabled,
         )
 
-    async def _checked_body(self, scope: Scope, receive: Receive) -> bytes:
-        """Read and check a ``/predict`` request; the body when it is valid."""
+    async def _checked_body(self, scope: Scope, receive: Receive) -> tuple[bytes, list[str]]:
+        """Read and check a ``/predict`` request; the body and its texts when it is valid."""
         if scope.get("method") != "POST":
             raise RequestRejectedError(
                 405, "method_not_allowed", f"{PREDICT_PATH} accepts POST only"
@@ -187,5 +223,4 @@ class Gateway:
         if declared and declared.isdigit() and int(declared) > limits.max_body_bytes:
             raise body_too_large(limits.max_body_bytes)
         body = await _read_body(receive, limits.max_body_bytes, limits.body_read_timeout_s)
-        validate_texts(decode_json(body), limits)
-        return body
+        return body, validate_texts(decode_json(body), limits)

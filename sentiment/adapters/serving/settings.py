@@ -57,6 +57,9 @@ class ServiceSettings(Section):
     name: Text
     workers: StrictInt = Field(ge=1)
     inference_threads: StrictInt = Field(ge=0)
+    # Batches of at most this many characters are scored on the event-loop thread even when
+    # inference_threads > 0: a hand-off to the thread and back costs more than they do.
+    inline_max_chars: StrictInt = Field(ge=0)
     timeout_s: float = Field(gt=0, le=3600)
     max_concurrency: StrictInt = Field(ge=1)
     access_log: StrictBool
