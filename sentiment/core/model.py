@@ -30,7 +30,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import normalize
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 from sklearn.utils.validation import check_is_fitted
 
 from sentiment.core.ngrams import BUCKET_BITS, U64, ngram_hashes, token_hash
@@ -45,15 +45,8 @@ _BACKEND = "processes"
 DEFAULT_N_JOBS = -1
 PARALLEL_MIN_NNZ = 4_000_000
 
-__all__ = [
-    "DEFAULT_PARAMS",
-    "NBLogisticEnsemble",
-    "NgramCounter",
-    "build_model",
-    "merged_params",
-    "ngram_hashes",
-    "token_hash",
-]
+__all__ = ["DEFAULT_PARAMS", "NBLogisticEnsemble", "NgramCounter", "build_model"]
+__all__ += ["merged_params", "ngram_hashes", "token_hash"]
 
 # Types skops may instantiate when loading a saved model, beyond those it trusts by default
 # (scikit-learn estimators such as Pipeline, numpy arrays, builtins). Loading refuses anything
@@ -67,7 +60,9 @@ TRUSTED_TYPES: list[str] = [
 ]
 
 
-class NgramCounter(TransformerMixin, BaseEstimator):
+# auto_wrap_output_keys=None: the output is a sparse matrix, never a DataFrame, and
+# scikit-learn's set_output wrapper cost ~10 % of a one-review prediction.
+class NgramCounter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):  # type: ignore[call-arg]
     """Word n-gram counts over a document-frequency-pruned vocabulary of 64-bit hashes.
 
     Like ``CountVectorizer(ngram_range, min_df, max_features)`` on pre-tokenised text, but the
@@ -140,7 +135,8 @@ class NgramCounter(TransformerMixin, BaseEstimator):
 
     def transform(self, docs: Iterable[str]) -> sp.csr_matrix:
         check_is_fitted(self, "vocabulary_hashes_")
-        return sp.vstack([self._counts(*b) for b in self._batches(docs)], format="csr")
+        parts = [self._counts(*b) for b in self._batches(docs)]
+        return parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
 
     def _columns(self, hashes: np.ndarray) -> np.ndarray:
         """Column of each hash in the vocabulary, -1 where absent.
@@ -230,10 +226,8 @@ class NBLogisticEnsemble(ClassifierMixin, BaseEstimator):
         saved file. Pass it through the pipeline as ``fit(..., classifier__n_jobs=N)``;
         -1 uses every core, up to the number of fits (folds + 1).
 
-        The default is -1 (:data:`DEFAULT_N_JOBS`): on an idle 2-core machine the classifier
-        fit took a median 35.0 s in 2 processes against 39.3 s serially; on a loaded one
-        (load ~4-5) processes were slower (52 vs 45 s, 67 vs 55 s), as the fits are sparse,
-        memory-bound work and each process copies its rows. Pass 1 on a busy machine.
+        The default is -1 (:data:`DEFAULT_N_JOBS`): faster on an idle machine, slower on a
+        loaded one (docs/benchmarks/training.md, "Parallel fits"). Pass 1 on a busy machine.
         """
         X = sp.csr_matrix(X, dtype=np.float32)
         y = np.asarray(list(y) if not isinstance(y, np.ndarray) else y)
@@ -372,10 +366,14 @@ def _fit_rows(
 
 
 def _scaled_rows(tf: sp.csr_matrix, column_weights: np.ndarray) -> sp.csr_matrix:
-    """``tf`` with columns scaled by ``column_weights`` and rows L2-normalised (new matrix)."""
+    """``tf`` with columns scaled by ``column_weights`` and rows L2-normalised (new matrix).
+
+    ``normalize``'s own kernel without its input checks, which took ~40 % of a one-review
+    prediction; the values are finite by construction and the result is bit for bit equal."""
     out = tf.copy()
     out.data *= column_weights[out.indices]
-    return normalize(out, norm="l2", copy=False)
+    inplace_csr_row_normalize_l2(out)
+    return out
 
 
 def _as_docs(docs: Iterable[str]) -> list[str]:

@@ -139,7 +139,8 @@ def normalize(
     return " ".join(tokens)
 
 
-class TextNormalizer(TransformerMixin, BaseEstimator):
+# auto_wrap_output_keys=None: the output is a list of strings; see NgramCounter.
+class TextNormalizer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):  # type: ignore[call-arg]
     """scikit-learn stage wrapping :func:`normalize` so the saved model accepts raw text.
 
     It is stateless (``fit`` learns nothing) and holds only plain parameters, so skops can
