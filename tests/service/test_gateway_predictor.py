@@ -4,7 +4,6 @@ server: a stub app stands in for BentoML; the served path is covered by test_htt
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -12,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from sentiment.adapters.serving.gateway import UNEXPECTED_ERROR, Gateway, Predictor
 from sentiment.adapters.serving.settings import load_settings
+from tests.service.asgi import asgi_request, response_start
 
 BODY = json.dumps({"texts": ["a fine film", "a dull one"]}).encode()
 
@@ -30,23 +30,8 @@ def request(predictor: Predictor | None, body: bytes = BODY) -> Answer:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b'{"from": "bentoml"}'})
 
-    gateway = Gateway(app, load_settings(), predictor=predictor)
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/predict",
-        "headers": [(b"content-type", b"application/json")],
-    }
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(gateway(scope, receive, send))
-    start = next(m for m in sent if m["type"] == "http.response.start")
+    sent = asgi_request(Gateway(app, load_settings(), predictor=predictor), body)
+    start = response_start(sent)
     payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     headers = {k.decode(): v.decode() for k, v in start["headers"]}
     return start["status"], headers, json.loads(payload), app_calls

@@ -5,7 +5,6 @@ app stands in for BentoML behind the gateway."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import random
@@ -16,6 +15,7 @@ import yaml
 
 from sentiment.adapters.serving.gateway import Gateway
 from sentiment.adapters.serving.settings import DEFAULT_CONFIG_PATH, parse_settings
+from tests.service.asgi import asgi_request, response_start
 
 SHIPPED: dict[str, Any] = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
 BODY = json.dumps({"texts": ["a fine film"]}).encode()
@@ -35,22 +35,7 @@ def gateway(requests_per_connection: int) -> Gateway:
 
 def answer_headers(gw: Gateway, path: str = "/predict", method: str = "POST") -> list[Any]:
     """The response headers the gateway sends for one request."""
-    scope = {
-        "type": "http",
-        "method": method,
-        "path": path,
-        "headers": [(b"content-type", b"application/json")],
-    }
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": BODY, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(gw(scope, receive, send))
-    return next(m for m in sent if m["type"] == "http.response.start")["headers"]
+    return response_start(asgi_request(gw, BODY, path=path, method=method))["headers"]
 
 
 def closes(headers: list[Any]) -> bool:
