@@ -154,7 +154,8 @@ class MicroBatcher:
             texts = [text for job in jobs for text in job.texts]
             start = time.perf_counter()
             try:
-                if self._executor is None or self._inline(texts):
+                inline = sum(map(len, texts)) <= self._inline_max_chars
+                if self._executor is None or inline:
                     scores = self._score(texts)  # on the loop thread: no hand-offs
                 else:
                     loop = asyncio.get_running_loop()
@@ -179,15 +180,6 @@ class MicroBatcher:
                     job.future.set_result(part)
         finally:
             self._slots.release()
-
-    def _inline(self, texts: list[str]) -> bool:
-        """Whether a batch is small enough to score on the loop thread."""
-        budget = self._inline_max_chars
-        for text in texts:
-            budget -= len(text)
-            if budget < 0:
-                return False
-        return True
 
     async def close(self) -> None:
         """Stop dispatching and release the thread pool (service shutdown)."""
